@@ -1,0 +1,141 @@
+// Every error Ostrom reports on purpose: a stable code, an HTTP status and an OpenAI error type,
+// declared once here. Domain code throws `OstromError`; only `src/server/error-response.ts` turns
+// errors into HTTP. This module must not depend on anything else in the project.
+
+export const errorCatalog = {
+  invalid_json: {
+    status: 400,
+    type: "invalid_request_error",
+    description: "The request body is not valid JSON.",
+  },
+  invalid_parameter: {
+    status: 400,
+    type: "invalid_request_error",
+    description: "A request parameter is missing, of the wrong type or out of range; `param` names it.",
+  },
+  context_length_exceeded: {
+    status: 400,
+    type: "invalid_request_error",
+    description: "The prompt (plus `max_tokens`) does not fit in the model's context window.",
+  },
+  unsupported_model_capability: {
+    status: 400,
+    type: "invalid_request_error",
+    description: "The model cannot do what was asked, e.g. embeddings from a model without them.",
+  },
+  invalid_model_file: {
+    status: 400,
+    type: "invalid_request_error",
+    description: "A file is not a well-formed GGUF model (bad magic, truncated, absurd counts or offsets).",
+  },
+  invalid_model_reference: {
+    status: 400,
+    type: "invalid_request_error",
+    description: "A model name, tag, URL or hub reference cannot be parsed.",
+  },
+  model_not_found: {
+    status: 404,
+    type: "invalid_request_error",
+    description: "No model with that name is in the store.",
+  },
+  not_found: { status: 404, type: "invalid_request_error", description: "No such endpoint." },
+  method_not_allowed: {
+    status: 405,
+    type: "invalid_request_error",
+    description: "The endpoint does not accept this method.",
+  },
+  request_too_large: {
+    status: 413,
+    type: "invalid_request_error",
+    description: "The request body is larger than the configured limit (`--max-body-bytes`).",
+  },
+  too_many_requests: {
+    status: 429,
+    type: "rate_limit_error",
+    description: "The model's request queue is full; retry after the time in `Retry-After`.",
+  },
+  request_cancelled: {
+    status: 499,
+    type: "invalid_request_error",
+    description: "The client went away or the request was aborted.",
+  },
+  internal_error: {
+    status: 500,
+    type: "server_error",
+    description: "An unexpected error; details are in the server log only.",
+  },
+  engine_crashed: {
+    status: 502,
+    type: "server_error",
+    description:
+      "The inference process for this model died while serving the request; it restarts on the next one.",
+  },
+  insufficient_memory: {
+    status: 503,
+    type: "server_error",
+    description:
+      "Loading the model would need more memory than is available; the estimate is in the message.",
+  },
+  shutting_down: {
+    status: 503,
+    type: "server_error",
+    description: "The server is draining before exit and takes no new work.",
+  },
+  download_failed: {
+    status: 502,
+    type: "server_error",
+    description: "No mirror or hub could deliver the file (HTTP error, network error or truncated transfer).",
+  },
+  checksum_mismatch: {
+    status: 502,
+    type: "server_error",
+    description: "A downloaded file's sha256 differs from the expected one; nothing was added to the store.",
+  },
+  invalid_configuration: {
+    status: 500,
+    type: "server_error",
+    description: "A configuration value (flag or environment variable) is invalid.",
+  },
+} as const satisfies Record<string, { status: number; type: string; description: string }>;
+
+export type ErrorCode = keyof typeof errorCatalog;
+
+export interface OstromErrorOptions {
+  /** The request parameter at fault, for `invalid_parameter` and similar. */
+  param?: string;
+  /** Seconds the client should wait before retrying; sent as `Retry-After`. */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
+/** An error whose message is written for the user and is safe to return to API clients. */
+export class OstromError extends Error {
+  readonly code: ErrorCode;
+  readonly param: string | undefined;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: OstromErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "OstromError";
+    this.code = code;
+    this.param = options.param;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  get status(): number {
+    return errorCatalog[this.code].status;
+  }
+
+  get type(): string {
+    return errorCatalog[this.code].type;
+  }
+}
+
+export function isOstromError(error: unknown, code?: ErrorCode): error is OstromError {
+  return error instanceof OstromError && (code === undefined || error.code === code);
+}
+
+/** Shorthand for the most common error: a bad request parameter. */
+export function invalidParameter(param: string, message: string): OstromError {
+  return new OstromError("invalid_parameter", message, { param });
+}
