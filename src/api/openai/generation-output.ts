@@ -1,0 +1,60 @@
+// Turns the engine's generation events into OpenAI output: stream chunks for SSE, or one collected
+// result for non-streaming responses. Pure over the event iterable.
+import type { FinishReason, GenerationEvent, TokenUsage, ToolCall } from "../../engine/engine.ts";
+import { type ResponseHead, toChatChunk, toCompletion, toToolCallDeltas, toUsageChunk } from "./responses.ts";
+
+export interface CollectedGeneration {
+  text: string;
+  finishReason: FinishReason;
+  usage: TokenUsage;
+  toolCalls: ToolCall[];
+}
+
+export async function collectGeneration(
+  events: AsyncIterable<GenerationEvent>,
+): Promise<CollectedGeneration> {
+  let text = "";
+  for await (const event of events) {
+    if (event.type === "text") text += event.text;
+    else return { text, finishReason: event.finishReason, usage: event.usage, toolCalls: event.toolCalls };
+  }
+  throw new Error("generation ended without a done event");
+}
+
+export async function* toChatChunks(
+  head: ResponseHead,
+  events: AsyncIterable<GenerationEvent>,
+  includeUsage: boolean,
+) {
+  let started = false;
+  for await (const event of events) {
+    const role = started ? {} : { role: "assistant" as const };
+    started = true;
+    if (event.type === "text") {
+      yield toChatChunk(head, { ...role, content: event.text }, null);
+      continue;
+    }
+    if (event.toolCalls.length > 0) {
+      yield toChatChunk(head, { ...role, tool_calls: toToolCallDeltas(event.toolCalls) }, null);
+    } else if (role.role) {
+      yield toChatChunk(head, { ...role, content: "" }, null);
+    }
+    yield toChatChunk(head, {}, event.finishReason);
+    if (includeUsage) yield toUsageChunk(head, "chat.completion.chunk", event.usage);
+  }
+}
+
+export async function* toCompletionChunks(
+  head: ResponseHead,
+  events: AsyncIterable<GenerationEvent>,
+  includeUsage: boolean,
+) {
+  for await (const event of events) {
+    if (event.type === "text") {
+      yield toCompletion(head, event.text, null);
+      continue;
+    }
+    yield toCompletion(head, "", event.finishReason);
+    if (includeUsage) yield toUsageChunk(head, "text_completion", event.usage);
+  }
+}

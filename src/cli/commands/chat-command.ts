@@ -1,0 +1,63 @@
+// `ostrom chat MODEL`: an interactive conversation in the terminal, streamed token by token.
+// Ctrl-C stops the current answer; Ctrl-D or /bye leaves.
+import readline from "node:readline/promises";
+import type { ChatMessage } from "../../engine/engine.ts";
+import { createEngine } from "../../runtime/create-engine.ts";
+import type { Command } from "../command.ts";
+import { generationFlags, toSampling } from "./generation-flags.ts";
+import { printGeneration, resolveModel } from "./run-command.ts";
+
+export const chatCommand: Command = {
+  name: "chat",
+  usage: "ostrom chat MODEL [--system TEXT] [--temperature T]",
+  summary: "Chat with a model interactively in the terminal.",
+  flags: generationFlags,
+  positionals: [1, 1],
+  async run(input) {
+    const model = await resolveModel(input, input.positionals[0]!);
+    await using engine = createEngine({ ...input.config, parallel: 1 }, input.log);
+    const messages: ChatMessage[] = [];
+    if (typeof input.flags.system === "string")
+      messages.push({ role: "system", content: input.flags.system });
+    const terminal = readline.createInterface({
+      input: process.stdin,
+      output: process.stdout,
+      terminal: process.stdin.isTTY,
+    });
+    input.stderr.write(`Chatting with ${model.ref}. Ctrl-C stops an answer; /bye or Ctrl-D leaves.\n`);
+    let current: AbortController | undefined;
+    terminal.on("SIGINT", () => {
+      if (current) current.abort();
+      else terminal.close();
+    });
+    try {
+      terminal.setPrompt(">>> ");
+      terminal.prompt();
+      for await (const line of terminal) {
+        if (line.trim() === "/bye") break;
+        if (line.trim() !== "") {
+          messages.push({ role: "user", content: line });
+          current = new AbortController();
+          const events = engine.chat(
+            {
+              model,
+              messages,
+              sampling: toSampling(input.flags),
+              responseFormat: { type: "text" },
+              tools: [],
+              toolChoice: { type: "none" },
+            },
+            current.signal,
+          );
+          const answer = await printGeneration(events, input);
+          current = undefined;
+          messages.push({ role: "assistant", content: answer });
+        }
+        terminal.prompt();
+      }
+    } finally {
+      terminal.close();
+    }
+    return 0;
+  },
+};

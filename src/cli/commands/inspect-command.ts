@@ -1,0 +1,53 @@
+// `ostrom inspect MODEL`: what a GGUF says about itself: architecture, size, quantisation, context,
+// license keys and chat template. MODEL is a store name or a path to a .gguf file.
+import { stat } from "node:fs/promises";
+import { readGgufInfo } from "../../gguf/read-gguf.ts";
+import { summarizeGguf } from "../../gguf/summarize-gguf.ts";
+import { openStore } from "../../runtime/open-store.ts";
+import type { Command } from "../command.ts";
+import { formatBytes } from "../progress-bar.ts";
+
+export const inspectCommand: Command = {
+  name: "inspect",
+  usage: "ostrom inspect MODEL|FILE.gguf [--json]",
+  summary:
+    "Show a model's GGUF metadata: architecture, parameters, quantisation, context, license, template.",
+  flags: { json: { type: "boolean", description: "Print JSON for machines." } },
+  positionals: [1, 1],
+  async run({ config, flags, positionals, stdout }) {
+    const target = positionals[0]!;
+    const isFile = target.endsWith(".gguf") && (await stat(target).catch(() => undefined))?.isFile();
+    const entry = isFile ? undefined : await (await openStore(config)).resolve(target);
+    const summary = summarizeGguf(await readGgufInfo(entry?.path ?? target));
+    const report = {
+      ref: entry?.ref ?? null,
+      digest: entry?.digest ?? null,
+      path: entry?.path ?? target,
+      ...summary,
+    };
+    if (flags.json) {
+      stdout.write(
+        `${JSON.stringify(report, (_key, value) => (typeof value === "bigint" ? value.toString() : value), 2)}\n`,
+      );
+      return 0;
+    }
+    const lines: Array<[string, unknown]> = [
+      ["model", report.ref ?? report.path],
+      ["digest", report.digest],
+      ["architecture", summary.architecture],
+      ["name", summary.name],
+      ["parameters", summary.parameterCount.toLocaleString("en")],
+      ["quantisation", summary.quantization],
+      ["context length", summary.contextLength],
+      ["file size", formatBytes(summary.fileSize)],
+      ...Object.entries(summary.provenance).map(([key, value]): [string, unknown] => [key, value]),
+      [
+        "chat template",
+        summary.chatTemplate === null ? "(none)" : `${summary.chatTemplate.length} characters`,
+      ],
+    ];
+    for (const [label, value] of lines)
+      if (value !== null && value !== undefined) stdout.write(`${label.padEnd(16)} ${String(value)}\n`);
+    return 0;
+  },
+};

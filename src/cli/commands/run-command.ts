@@ -1,0 +1,85 @@
+// `ostrom run MODEL PROMPT`: one answer, streamed to stdout, without a server. Chat models answer
+// through their chat template; models without one (base models) complete the prompt.
+import type { ChatMessage, GenerationEvent, ModelHandle } from "../../engine/engine.ts";
+import { readGgufInfo } from "../../gguf/read-gguf.ts";
+import { summarizeGguf } from "../../gguf/summarize-gguf.ts";
+import { createEngine } from "../../runtime/create-engine.ts";
+import { openStore } from "../../runtime/open-store.ts";
+import { toModelHandle } from "../../server/app-context.ts";
+import type { Command, CommandInput } from "../command.ts";
+import { generationFlags, toSampling } from "./generation-flags.ts";
+
+export const runCommand: Command = {
+  name: "run",
+  usage: 'ostrom run MODEL "PROMPT" [--max-tokens N] [--temperature T] [--raw]',
+  summary: "Generate one answer to a prompt and print it as it streams.",
+  flags: generationFlags,
+  positionals: [2, 2],
+  async run(input) {
+    const [ref, prompt] = input.positionals as [string, string];
+    const model = await resolveModel(input, ref);
+    // One-shot: unload as soon as the answer is done.
+    await using engine = createEngine({ ...input.config, keepAlive: 0, parallel: 1 }, input.log);
+    const useChat = !input.flags.raw && (await hasChatTemplate(model));
+    const messages: ChatMessage[] = [];
+    if (typeof input.flags.system === "string")
+      messages.push({ role: "system", content: input.flags.system });
+    messages.push({ role: "user", content: prompt });
+    const events = useChat
+      ? engine.chat(
+          {
+            model,
+            messages,
+            sampling: toSampling(input.flags),
+            responseFormat: { type: "text" },
+            tools: [],
+            toolChoice: { type: "none" },
+          },
+          new AbortController().signal,
+        )
+      : engine.complete(
+          { model, prompt, sampling: toSampling(input.flags), responseFormat: { type: "text" } },
+          new AbortController().signal,
+        );
+    await printGeneration(events, input);
+    return 0;
+  },
+};
+
+export async function resolveModel(input: CommandInput, ref: string): Promise<ModelHandle> {
+  const store = await openStore(input.config);
+  return toModelHandle(await store.resolve(ref));
+}
+
+export async function hasChatTemplate(model: ModelHandle): Promise<boolean> {
+  return summarizeGguf(await readGgufInfo(model.path)).chatTemplate !== null;
+}
+
+/** Streams text to stdout; returns the full text. Speed goes to stderr with --verbose. */
+export async function printGeneration(
+  events: AsyncIterable<GenerationEvent>,
+  input: CommandInput,
+): Promise<string> {
+  const started = performance.now();
+  let firstTokenAt: number | undefined;
+  let text = "";
+  for await (const event of events) {
+    if (event.type === "text") {
+      firstTokenAt ??= performance.now();
+      text += event.text;
+      input.stdout.write(event.text);
+      continue;
+    }
+    input.stdout.write("\n");
+    if (input.flags.verbose) {
+      const seconds = (performance.now() - (firstTokenAt ?? started)) / 1000;
+      const { promptTokens, completionTokens } = event.usage;
+      input.stderr.write(
+        `${promptTokens} prompt + ${completionTokens} completion tokens; first token after ` +
+          `${Math.round((firstTokenAt ?? started) - started)} ms; ${(completionTokens / Math.max(seconds, 1e-6)).toFixed(1)} tokens/s; ` +
+          `finish: ${event.finishReason}\n`,
+      );
+    }
+  }
+  return text;
+}

@@ -1,0 +1,198 @@
+// The one schema of Ostrom's configuration: every setting, its flag, its environment variable, its
+// default and what it does. `load-config.ts` reads settings from it, `ostrom serve --help` and
+// docs/configuration.md are generated from it. Nothing else in the project reads process.env.
+import os from "node:os";
+import path from "node:path";
+
+type OptionKind = "string" | "integer" | "boolean" | "bytes" | "seconds" | "list";
+
+interface OptionDefinition<Kind extends OptionKind = OptionKind> {
+  kind: Kind;
+  flag: `--${string}`;
+  env: `OSTROM_${string}`;
+  /** A value, or a function computing it from the machine, shown in help as `defaultText`. */
+  default: ValueOfKind<Kind> | (() => ValueOfKind<Kind>);
+  defaultText?: string;
+  description: string;
+  min?: number;
+  max?: number;
+  /** For strings: the only accepted values. */
+  choices?: readonly string[];
+}
+
+type ValueOfKind<Kind extends OptionKind> = Kind extends "string"
+  ? string
+  : Kind extends "boolean"
+    ? boolean
+    : Kind extends "list"
+      ? string[]
+      : number;
+
+function defineOption<Kind extends OptionKind>(definition: OptionDefinition<Kind>): OptionDefinition<Kind> {
+  return definition;
+}
+
+export const configSchema = {
+  host: defineOption({
+    kind: "string",
+    flag: "--host",
+    env: "OSTROM_HOST",
+    default: "127.0.0.1",
+    description: "Address the HTTP server listens on. Use 0.0.0.0 to accept connections from other machines.",
+  }),
+  port: defineOption({
+    kind: "integer",
+    flag: "--port",
+    env: "OSTROM_PORT",
+    default: 11435,
+    min: 0,
+    max: 65535,
+    description: "TCP port of the HTTP server (API and web console). 0 picks a free port.",
+  }),
+  dataDir: defineOption({
+    kind: "string",
+    flag: "--data-dir",
+    env: "OSTROM_HOME",
+    default: () => path.join(os.homedir(), ".ostrom"),
+    defaultText: "~/.ostrom",
+    description: "Directory holding the model store and all other state.",
+  }),
+  threads: defineOption({
+    kind: "integer",
+    flag: "--threads",
+    env: "OSTROM_THREADS",
+    default: 0,
+    defaultText: "0 (the number of cores available to this process)",
+    min: 0,
+    max: 1024,
+    description:
+      "CPU threads per model for inference. 0 uses the cores actually available; never more, because an " +
+      "oversubscribed thread pool spin-waits and can run 1000x slower.",
+  }),
+  contextSize: defineOption({
+    kind: "integer",
+    flag: "--context-size",
+    env: "OSTROM_CONTEXT_SIZE",
+    default: 4096,
+    min: 64,
+    max: 1_048_576,
+    description: "Context window per request, in tokens; capped at the model's own training context.",
+  }),
+  parallel: defineOption({
+    kind: "integer",
+    flag: "--parallel",
+    env: "OSTROM_PARALLEL",
+    default: 4,
+    min: 1,
+    max: 64,
+    description: "Requests one loaded model serves at once, batched together (sequences of one context).",
+  }),
+  maxQueue: defineOption({
+    kind: "integer",
+    flag: "--max-queue",
+    env: "OSTROM_MAX_QUEUE",
+    default: 64,
+    min: 0,
+    max: 100_000,
+    description: "Requests that may wait for a free slot on one model; beyond it the server answers 429.",
+  }),
+  keepAlive: defineOption({
+    kind: "seconds",
+    flag: "--keep-alive",
+    env: "OSTROM_KEEP_ALIVE",
+    default: 300,
+    min: 0,
+    description: "Seconds a model stays loaded after its last request; 0 unloads it at once.",
+  }),
+  maxLoadedModels: defineOption({
+    kind: "integer",
+    flag: "--max-loaded-models",
+    env: "OSTROM_MAX_LOADED_MODELS",
+    default: 3,
+    min: 1,
+    max: 64,
+    description: "Models kept loaded at once; the least recently used idle one is unloaded to make room.",
+  }),
+  memoryLimit: defineOption({
+    kind: "bytes",
+    flag: "--memory-limit",
+    env: "OSTROM_MEMORY_LIMIT",
+    default: 0,
+    defaultText: "0 (the memory the system reports as available)",
+    description:
+      "Memory all loaded models may use (e.g. 8GiB). A model whose estimated need exceeds what is left is " +
+      "refused before loading.",
+  }),
+  maxBodyBytes: defineOption({
+    kind: "bytes",
+    flag: "--max-body-bytes",
+    env: "OSTROM_MAX_BODY_BYTES",
+    default: 4 * 1024 * 1024,
+    description: "Largest accepted HTTP request body; larger ones get 413.",
+  }),
+  maxOutputTokens: defineOption({
+    kind: "integer",
+    flag: "--max-output-tokens",
+    env: "OSTROM_MAX_OUTPUT_TOKENS",
+    default: 4096,
+    min: 1,
+    description:
+      "Upper bound on `max_tokens`; also the default when a request names none (capped by the context).",
+  }),
+  mirrors: defineOption({
+    kind: "list",
+    flag: "--mirror",
+    env: "OSTROM_MIRRORS",
+    default: [],
+    defaultText: "none",
+    description:
+      "Places tried before the hub when pulling models: HTTP(S) base URLs or local folders. Repeat the flag " +
+      "or separate with commas.",
+  }),
+  offline: defineOption({
+    kind: "boolean",
+    flag: "--offline",
+    env: "OSTROM_OFFLINE",
+    default: false,
+    description: "Never contact a model hub; only mirrors and the local store are used.",
+  }),
+  defaultModel: defineOption({
+    kind: "string",
+    flag: "--default-model",
+    env: "OSTROM_DEFAULT_MODEL",
+    default: "smollm2-135m-instruct",
+    description: "Catalog model pulled on first start when the store is empty (skipped when offline).",
+  }),
+  pullOnStart: defineOption({
+    kind: "boolean",
+    flag: "--pull-on-start",
+    env: "OSTROM_PULL_ON_START",
+    default: true,
+    description: "Pull the default model in the background on start when the store is empty.",
+  }),
+  shutdownTimeout: defineOption({
+    kind: "seconds",
+    flag: "--shutdown-timeout",
+    env: "OSTROM_SHUTDOWN_TIMEOUT",
+    default: 30,
+    min: 0,
+    description: "On SIGTERM/SIGINT, seconds to let in-flight requests finish before exiting anyway.",
+  }),
+  logLevel: defineOption({
+    kind: "string",
+    flag: "--log-level",
+    env: "OSTROM_LOG_LEVEL",
+    default: "info",
+    choices: ["error", "warn", "info", "debug"],
+    description: "How much the server logs to stderr.",
+  }),
+} as const;
+
+export type ConfigKey = keyof typeof configSchema;
+
+type KindOf<Key extends ConfigKey> = (typeof configSchema)[Key]["kind"];
+
+/** The typed configuration derived from the schema. */
+export type Config = { readonly [Key in ConfigKey]: ValueOfKind<KindOf<Key>> };
+
+export type { OptionDefinition, OptionKind };

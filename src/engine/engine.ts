@@ -1,0 +1,135 @@
+// The engine interface: what the server and CLI ask of whatever runs models. Requests and events are
+// Ostrom's own types, free of any wire format (OpenAI/Ollama shapes are translated in src/api/).
+// Implementations: `local/` (node-llama-cpp in worker processes). A remote engine can be added beside
+// it without touching callers.
+
+/** What the engine needs to know to run a model from the store. */
+export interface ModelHandle {
+  /** `name:tag`, used in responses and logs. */
+  ref: string;
+  /** `sha256:<hex>`: identity of the weights; runners are keyed by it. */
+  digest: string;
+  /** Absolute path of the GGUF file. */
+  path: string;
+}
+
+export type ChatRole = "system" | "user" | "assistant" | "tool";
+
+export interface ToolCall {
+  id: string;
+  name: string;
+  /** JSON text of the arguments, as OpenAI clients expect. */
+  arguments: string;
+}
+
+export interface ChatMessage {
+  role: ChatRole;
+  content: string;
+  /** For assistant messages that called tools. */
+  toolCalls?: ToolCall[];
+  /** For tool messages: the call this is the result of. */
+  toolCallId?: string;
+  /** For tool messages: the function's name when known. */
+  name?: string;
+}
+
+/** A JSON Schema object, as given by the client. Validated for shape at the edge. */
+export type JsonSchema = { [key: string]: unknown };
+
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  parameters?: JsonSchema;
+}
+
+export type ToolChoice =
+  | { type: "auto" }
+  | { type: "none" }
+  | { type: "required" }
+  | { type: "function"; name: string };
+
+export type ResponseFormat =
+  | { type: "text" }
+  | { type: "json_object" }
+  | { type: "json_schema"; schema: JsonSchema };
+
+export interface SamplingOptions {
+  /** Tokens to generate at most. Undefined: until the context is full (bounded by config). */
+  maxTokens?: number;
+  /** 0 is greedy. Default 0.8 as in OpenAI's API default of 1 would be too noisy for small models. */
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  seed?: number;
+  stop?: string[];
+  repeatPenalty?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+}
+
+export interface ChatRequest {
+  model: ModelHandle;
+  messages: ChatMessage[];
+  sampling: SamplingOptions;
+  responseFormat: ResponseFormat;
+  tools: ToolDefinition[];
+  toolChoice: ToolChoice;
+}
+
+export interface CompletionRequest {
+  model: ModelHandle;
+  prompt: string;
+  sampling: SamplingOptions;
+  responseFormat: ResponseFormat;
+}
+
+export interface EmbeddingRequest {
+  model: ModelHandle;
+  inputs: string[];
+}
+
+export type FinishReason = "stop" | "length" | "tool_calls" | "cancelled";
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/** Generation streams as events: text deltas, then one `done` (tool calls arrive with it). */
+export type GenerationEvent =
+  | { type: "text"; text: string }
+  | { type: "done"; finishReason: FinishReason; usage: TokenUsage; toolCalls: ToolCall[] };
+
+export interface EmbeddingResult {
+  vectors: number[][];
+  usage: { promptTokens: number };
+}
+
+export interface LoadedModelInfo {
+  ref: string;
+  digest: string;
+  contextSize: number;
+  parallel: number;
+  activeRequests: number;
+  queuedRequests: number;
+  /** Estimated bytes this model holds in memory. */
+  memoryBytes: number;
+  /** Process id of the runner that holds the model. */
+  pid: number | undefined;
+  expiresAt: string | undefined;
+}
+
+export interface Engine {
+  /** Streams a chat answer. Aborting `signal` stops generation and frees the model's slot at once. */
+  chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<GenerationEvent>;
+  complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<GenerationEvent>;
+  embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult>;
+  /** Loads a model ahead of its first request (otherwise models load on demand). */
+  load(model: ModelHandle, signal: AbortSignal): Promise<void>;
+  unload(digest: string): Promise<void>;
+  listLoaded(): LoadedModelInfo[];
+  /** Number of requests queued or running, for draining on shutdown. */
+  readonly pendingRequests: number;
+  [Symbol.asyncDispose](): Promise<void>;
+}

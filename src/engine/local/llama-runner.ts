@@ -1,0 +1,372 @@
+// One GGUF model loaded with node-llama-cpp: one context with `parallel` sequences, so concurrent
+// requests are batched into the same evaluation steps. Runs inside a runner process (runner-main.ts);
+// must not be imported by the server, so a native crash only ever takes a runner down.
+import {
+  type ChatModelFunctions,
+  type GbnfJsonSchema,
+  getLlama,
+  type Llama,
+  LlamaChat,
+  LlamaCompletion,
+  type LlamaContext,
+  type LlamaContextSequence,
+  type LlamaEmbeddingContext,
+  type LlamaGrammar,
+  LlamaLogLevel,
+  type LlamaModel,
+  type Token,
+} from "node-llama-cpp";
+import { invalidParameter, OstromError } from "../../errors.ts";
+import type {
+  FinishReason,
+  GenerationEvent,
+  ResponseFormat,
+  SamplingOptions,
+  ToolCall,
+  ToolDefinition,
+} from "../engine.ts";
+import type {
+  RunnerChatRequest,
+  RunnerCompletionRequest,
+  RunnerLoadOptions,
+  RunnerModelInfo,
+} from "./runner-protocol.ts";
+import { toLlamaChatHistory } from "./to-llama-chat-history.ts";
+
+type DoneEvent = Extract<GenerationEvent, { type: "done" }>;
+
+export class LlamaRunner {
+  readonly info: RunnerModelInfo;
+  readonly #llama: Llama;
+  readonly #model: LlamaModel;
+  readonly #context: LlamaContext;
+  readonly #freeSequences: LlamaContextSequence[];
+  readonly #options: RunnerLoadOptions;
+  #embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
+  #nextToolCallId = 0;
+
+  private constructor(llama: Llama, model: LlamaModel, context: LlamaContext, options: RunnerLoadOptions) {
+    this.#llama = llama;
+    this.#model = model;
+    this.#context = context;
+    this.#options = options;
+    this.#freeSequences = Array.from({ length: options.parallel }, () => context.getSequence());
+    this.info = {
+      contextSize: context.contextSize,
+      trainContextSize: model.trainContextSize,
+      parallel: options.parallel,
+      threads: context.currentThreads,
+    };
+  }
+
+  static async load(options: RunnerLoadOptions): Promise<LlamaRunner> {
+    const llama = await getLlama({
+      gpu: false,
+      build: "never",
+      logLevel: LlamaLogLevel.warn,
+      logger: (level, message) => {
+        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal)
+          process.stderr.write(`[llama] ${message}\n`);
+      },
+    });
+    const model = await llama.loadModel({ modelPath: options.modelPath });
+    const contextSize = Math.min(options.contextSize, model.trainContextSize);
+    const context = await model.createContext({
+      contextSize,
+      sequences: options.parallel,
+      // An explicit count: node-llama-cpp's CPU default oversubscribes small machines (see MODELS.md).
+      threads: { ideal: options.threads, min: 1 },
+      batchSize: Math.min(512, contextSize),
+    });
+    return new LlamaRunner(llama, model, context, options);
+  }
+
+  async chat(
+    request: RunnerChatRequest,
+    signal: AbortSignal,
+    onText: (text: string) => void,
+  ): Promise<DoneEvent> {
+    const history = toLlamaChatHistory(request.messages);
+    const forcedTool =
+      request.tools.length > 0 ? getForcedTools(request.tools, request.toolChoice) : undefined;
+    const functions =
+      request.tools.length > 0 && request.toolChoice.type === "auto"
+        ? toChatModelFunctions(request.tools)
+        : undefined;
+    const grammar = forcedTool
+      ? await this.#createGrammar(toToolCallSchema(forcedTool), "tool_choice")
+      : await this.#createResponseFormatGrammar(request.responseFormat);
+
+    return this.#withSequence(async (sequence) => {
+      const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
+      try {
+        const promptTokens = chat.chatWrapper
+          .generateContextState({
+            chatHistory: history,
+            availableFunctions: functions,
+            documentFunctionParams: true,
+          })
+          .contextText.tokenize(this.#model.tokenizer).length;
+        const maxTokens = this.#resolveMaxTokens(promptTokens, request.sampling.maxTokens);
+        let completionTokens = 0;
+        const common = {
+          ...toSamplingOptions(request.sampling),
+          maxTokens,
+          signal,
+          stopOnAbortSignal: true,
+          onToken: (tokens: Token[]) => {
+            completionTokens += tokens.length;
+          },
+          onTextChunk: forcedTool ? undefined : onText,
+        };
+        const result = functions
+          ? await chat.generateResponse(history, { ...common, functions, documentFunctionParams: true })
+          : await chat.generateResponse(history, { ...common, grammar });
+
+        const usage = { promptTokens, completionTokens };
+        if (forcedTool) {
+          if (result.metadata.stopReason === "abort")
+            return { type: "done", finishReason: "cancelled", usage, toolCalls: [] };
+          const call = this.#parseForcedToolCall(result.response);
+          // Without a complete call the budget ran out mid-arguments: report it as cut off.
+          return call
+            ? { type: "done", finishReason: "tool_calls", usage, toolCalls: [call] }
+            : { type: "done", finishReason: "length", usage, toolCalls: [] };
+        }
+        const toolCalls = (result.functionCalls ?? []).map((call) => ({
+          id: this.#createToolCallId(),
+          name: call.functionName,
+          arguments: JSON.stringify(call.params ?? {}),
+        }));
+        const finishReason = toolCalls.length > 0 ? "tool_calls" : toFinishReason(result.metadata.stopReason);
+        return { type: "done", finishReason, usage, toolCalls };
+      } finally {
+        chat.dispose({ disposeSequence: false });
+      }
+    });
+  }
+
+  async complete(
+    request: RunnerCompletionRequest,
+    signal: AbortSignal,
+    onText: (text: string) => void,
+  ): Promise<DoneEvent> {
+    const grammar = await this.#createResponseFormatGrammar(request.responseFormat);
+    return this.#withSequence(async (sequence) => {
+      const completion = new LlamaCompletion({ contextSequence: sequence });
+      try {
+        const promptTokens = this.#model.tokenize(request.prompt, false).length + 1;
+        const maxTokens = this.#resolveMaxTokens(promptTokens, request.sampling.maxTokens);
+        let completionTokens = 0;
+        const result = await completion.generateCompletionWithMeta(request.prompt, {
+          ...toSamplingOptions(request.sampling),
+          maxTokens,
+          grammar,
+          signal,
+          stopOnAbortSignal: true,
+          onToken: (tokens) => {
+            completionTokens += tokens.length;
+          },
+          onTextChunk: onText,
+        });
+        return {
+          type: "done",
+          finishReason: toFinishReason(result.metadata.stopReason),
+          usage: { promptTokens, completionTokens },
+          toolCalls: [],
+        };
+      } finally {
+        completion.dispose({ disposeSequence: false });
+      }
+    });
+  }
+
+  async embed(
+    inputs: readonly string[],
+    signal: AbortSignal,
+  ): Promise<{ vectors: number[][]; promptTokens: number }> {
+    this.#embeddingContext ??= this.#model.createEmbeddingContext({
+      contextSize: this.info.contextSize,
+      threads: this.#options.threads,
+    });
+    const context = await this.#embeddingContext;
+    const vectors: number[][] = [];
+    let promptTokens = 0;
+    for (const [index, input] of inputs.entries()) {
+      signal.throwIfAborted();
+      const tokens = this.#model.tokenize(input);
+      if (tokens.length > this.info.contextSize) {
+        throw new OstromError(
+          "context_length_exceeded",
+          `input[${index}] has ${tokens.length} tokens; this model's context holds ${this.info.contextSize}.`,
+          { param: "input" },
+        );
+      }
+      promptTokens += tokens.length;
+      const embedding = await context.getEmbeddingFor(tokens);
+      vectors.push([...embedding.vector]);
+    }
+    return { vectors, promptTokens };
+  }
+
+  async dispose(): Promise<void> {
+    await (await this.#embeddingContext)?.dispose();
+    await this.#context.dispose();
+    await this.#model.dispose();
+    await this.#llama.dispose();
+  }
+
+  async #withSequence<T>(use: (sequence: LlamaContextSequence) => Promise<T>): Promise<T> {
+    // The engine admits at most `parallel` requests, so a sequence is always free here.
+    const sequence = this.#freeSequences.pop();
+    if (!sequence)
+      throw new OstromError("internal_error", "No free sequence: the runner was sent too many requests.");
+    try {
+      return await use(sequence);
+    } finally {
+      this.#freeSequences.push(sequence);
+    }
+  }
+
+  #resolveMaxTokens(promptTokens: number, requested: number | undefined): number {
+    const contextSize = this.info.contextSize;
+    if (promptTokens >= contextSize) {
+      throw new OstromError(
+        "context_length_exceeded",
+        `This model's context holds ${contextSize} tokens; the prompt has ${promptTokens}.`,
+        { param: "messages" },
+      );
+    }
+    if (requested !== undefined && promptTokens + requested > contextSize) {
+      throw new OstromError(
+        "context_length_exceeded",
+        `This model's context holds ${contextSize} tokens; ${promptTokens} in the prompt plus max_tokens ${requested} ` +
+          `exceed it. Lower max_tokens to at most ${contextSize - promptTokens}.`,
+        { param: "max_tokens" },
+      );
+    }
+    return Math.min(requested ?? this.#options.maxOutputTokens, contextSize - promptTokens);
+  }
+
+  async #createResponseFormatGrammar(format: ResponseFormat): Promise<LlamaGrammar | undefined> {
+    switch (format.type) {
+      case "text":
+        return undefined;
+      case "json_object":
+        return this.#llama.getGrammarFor("json");
+      case "json_schema":
+        return this.#createGrammar(format.schema, "response_format");
+      default:
+        return format satisfies never;
+    }
+  }
+
+  async #createGrammar(schema: object, param: string): Promise<LlamaGrammar> {
+    try {
+      // Client schemas are checked by node-llama-cpp at run time; its compile-time schema type cannot apply.
+      const createGrammar = this.#llama.createGrammarForJsonSchema.bind(this.#llama) as (
+        schema: object,
+      ) => Promise<LlamaGrammar>;
+      return await createGrammar(schema);
+    } catch (error) {
+      throw invalidParameter(param, `The JSON schema cannot be enforced: ${(error as Error).message}`);
+    }
+  }
+
+  #parseForcedToolCall(text: string): ToolCall | undefined {
+    try {
+      const parsed = JSON.parse(text) as { name: string; arguments: unknown };
+      return {
+        id: this.#createToolCallId(),
+        name: parsed.name,
+        arguments: JSON.stringify(parsed.arguments ?? {}),
+      };
+    } catch {
+      return undefined;
+    }
+  }
+
+  #createToolCallId(): string {
+    this.#nextToolCallId += 1;
+    return `call_${process.pid.toString(36)}_${this.#nextToolCallId.toString(36)}`;
+  }
+}
+
+function toSamplingOptions(sampling: SamplingOptions) {
+  const penalize =
+    sampling.repeatPenalty !== undefined ||
+    sampling.presencePenalty !== undefined ||
+    sampling.frequencyPenalty !== undefined;
+  return {
+    temperature: sampling.temperature ?? 0.8,
+    topP: sampling.topP,
+    topK: sampling.topK,
+    minP: sampling.minP,
+    seed: sampling.seed,
+    customStopTriggers: sampling.stop,
+    repeatPenalty: penalize
+      ? {
+          penalty: sampling.repeatPenalty ?? 1,
+          presencePenalty: sampling.presencePenalty,
+          frequencyPenalty: sampling.frequencyPenalty,
+        }
+      : (false as const),
+  };
+}
+
+function toFinishReason(stopReason: string): FinishReason {
+  switch (stopReason) {
+    case "maxTokens":
+      return "length";
+    case "abort":
+      return "cancelled";
+    case "functionCalls":
+      return "tool_calls";
+    default:
+      return "stop";
+  }
+}
+
+function toChatModelFunctions(tools: readonly ToolDefinition[]): ChatModelFunctions {
+  return Object.fromEntries(
+    tools.map((tool) => [
+      tool.name,
+      { description: tool.description, params: tool.parameters as GbnfJsonSchema | undefined },
+    ]),
+  );
+}
+
+/** The tools the model must call from, when the client leaves it no choice (`required` or a named function). */
+function getForcedTools(
+  tools: readonly ToolDefinition[],
+  choice: RunnerChatRequest["toolChoice"],
+): ToolDefinition[] | undefined {
+  switch (choice.type) {
+    case "auto":
+    case "none":
+      return undefined;
+    case "required":
+      return [...tools];
+    case "function": {
+      const tool = tools.find((candidate) => candidate.name === choice.name);
+      if (!tool)
+        throw invalidParameter("tool_choice", `tool_choice names "${choice.name}", which is not in tools.`);
+      return [tool];
+    }
+    default:
+      return choice satisfies never;
+  }
+}
+
+/** A schema whose every instance is one call: `{"name": <one of the tools>, "arguments": <its parameters>}`. */
+function toToolCallSchema(tools: readonly ToolDefinition[]): object {
+  const variants = tools.map((tool) => ({
+    type: "object",
+    properties: {
+      name: { const: tool.name },
+      arguments: tool.parameters ?? { type: "object", properties: {} },
+    },
+    required: ["name", "arguments"],
+  }));
+  return variants.length === 1 ? variants[0]! : { oneOf: variants };
+}

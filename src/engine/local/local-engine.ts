@@ -1,0 +1,257 @@
+// The local engine: GGUF models run by node-llama-cpp, one runner process per loaded model. Models
+// load on demand after their header is validated and their memory need estimated, stay loaded for
+// `keepAliveMs` after their last request, and make room for others least-recently-used first.
+import os from "node:os";
+import { OstromError } from "../../errors.ts";
+import { estimateModelMemory } from "../../gguf/estimate-model-memory.ts";
+import { readGgufInfo } from "../../gguf/read-gguf.ts";
+import type {
+  ChatRequest,
+  CompletionRequest,
+  EmbeddingRequest,
+  EmbeddingResult,
+  Engine,
+  GenerationEvent,
+  LoadedModelInfo,
+  ModelHandle,
+} from "../engine.ts";
+import { ModelRunner } from "./model-runner.ts";
+
+export interface LocalEngineOptions {
+  /** CPU threads per model. */
+  threads: number;
+  /** Context window per request, in tokens (capped at the model's). */
+  contextSize: number;
+  /** Requests per model served at once, batched. */
+  parallel: number;
+  /** Requests per model that may wait for a slot. */
+  maxQueue: number;
+  /** Idle time before a model is unloaded. */
+  keepAliveMs: number;
+  maxLoadedModels: number;
+  /** Bytes all loaded models may use; 0 means what the system reports as available. */
+  memoryLimit: number;
+  maxOutputTokens: number;
+  log?: (message: string) => void;
+}
+
+interface LoadedModel {
+  runner: ModelRunner;
+  memoryBytes: number;
+  lastUsed: number;
+  idleTimer: NodeJS.Timeout | undefined;
+  expiresAt: number | undefined;
+}
+
+export class LocalEngine implements Engine {
+  readonly #options: LocalEngineOptions;
+  readonly #loaded = new Map<string, LoadedModel>();
+  readonly #loading = new Map<string, Promise<LoadedModel>>();
+  #pendingRequests = 0;
+  #disposed = false;
+
+  constructor(options: LocalEngineOptions) {
+    this.#options = options;
+  }
+
+  get pendingRequests(): number {
+    return this.#pendingRequests;
+  }
+
+  chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
+    const { model, ...rest } = request;
+    return this.#generate(model, signal, (runner) => runner.chat(rest, signal));
+  }
+
+  complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
+    const { model, ...rest } = request;
+    return this.#generate(model, signal, (runner) => runner.complete(rest, signal));
+  }
+
+  async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
+    this.#pendingRequests += 1;
+    try {
+      const loaded = await this.#getLoaded(request.model, signal);
+      const result = await loaded.runner.embed(request.inputs, signal);
+      return { vectors: result.vectors, usage: { promptTokens: result.promptTokens } };
+    } finally {
+      this.#pendingRequests -= 1;
+    }
+  }
+
+  async load(model: ModelHandle, signal: AbortSignal): Promise<void> {
+    const loaded = await this.#getLoaded(model, signal);
+    this.#scheduleUnload(model.digest, loaded);
+  }
+
+  async unload(digest: string): Promise<void> {
+    const loaded = this.#loaded.get(digest);
+    if (!loaded) return;
+    this.#loaded.delete(digest);
+    clearTimeout(loaded.idleTimer);
+    await loaded.runner.stop();
+  }
+
+  listLoaded(): LoadedModelInfo[] {
+    return [...this.#loaded.entries()].map(([digest, loaded]) => ({
+      ref: loaded.runner.ref,
+      digest,
+      contextSize: loaded.runner.info.contextSize,
+      parallel: loaded.runner.info.parallel,
+      activeRequests: loaded.runner.activeRequests,
+      queuedRequests: loaded.runner.queuedRequests,
+      memoryBytes: loaded.memoryBytes,
+      pid: loaded.runner.pid,
+      expiresAt: loaded.expiresAt === undefined ? undefined : new Date(loaded.expiresAt).toISOString(),
+    }));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#disposed = true;
+    await Promise.allSettled([...this.#loading.values()]);
+    await Promise.all([...this.#loaded.keys()].map((digest) => this.unload(digest)));
+  }
+
+  async *#generate(
+    model: ModelHandle,
+    signal: AbortSignal,
+    run: (runner: ModelRunner) => AsyncIterable<GenerationEvent>,
+  ): AsyncGenerator<GenerationEvent> {
+    this.#pendingRequests += 1;
+    try {
+      const loaded = await this.#getLoaded(model, signal);
+      yield* run(loaded.runner);
+    } finally {
+      this.#pendingRequests -= 1;
+    }
+  }
+
+  async #getLoaded(model: ModelHandle, signal: AbortSignal): Promise<LoadedModel> {
+    if (this.#disposed) throw new OstromError("shutting_down", "The engine is shutting down.");
+    const existing = this.#loaded.get(model.digest);
+    if (existing?.runner.alive) {
+      existing.lastUsed = Date.now();
+      clearTimeout(existing.idleTimer);
+      existing.idleTimer = undefined;
+      existing.expiresAt = undefined;
+      return existing;
+    }
+    let loading = this.#loading.get(model.digest);
+    if (!loading) {
+      // Loading is shared by every request for this model, so one client giving up must not cancel it.
+      loading = this.#startRunner(model).finally(() => this.#loading.delete(model.digest));
+      this.#loading.set(model.digest, loading);
+    }
+    const loaded = await abortable(loading, signal);
+    loaded.lastUsed = Date.now();
+    return loaded;
+  }
+
+  async #startRunner(model: ModelHandle): Promise<LoadedModel> {
+    const info = await readGgufInfo(model.path);
+    const contextSize = this.#options.contextSize;
+    const memoryBytes = estimateModelMemory(info, { contextSize, sequences: this.#options.parallel });
+    await this.#makeRoom(model, memoryBytes);
+
+    const loadController = new AbortController();
+    const runner = await ModelRunner.start(
+      {
+        ref: model.ref,
+        maxQueue: this.#options.maxQueue,
+        load: {
+          modelPath: model.path,
+          contextSize,
+          parallel: this.#options.parallel,
+          threads: this.#options.threads,
+          maxOutputTokens: this.#options.maxOutputTokens,
+        },
+        onIdle: () => {
+          const loaded = this.#loaded.get(model.digest);
+          if (loaded?.runner === runner) this.#scheduleUnload(model.digest, loaded);
+        },
+        onExit: () => {
+          const loaded = this.#loaded.get(model.digest);
+          if (loaded?.runner === runner) {
+            clearTimeout(loaded.idleTimer);
+            this.#loaded.delete(model.digest);
+            this.#options.log?.(`model ${model.ref} unloaded (runner pid ${runner.pid} exited)`);
+          }
+        },
+      },
+      loadController.signal,
+    );
+    const loaded: LoadedModel = {
+      runner,
+      memoryBytes,
+      lastUsed: Date.now(),
+      idleTimer: undefined,
+      expiresAt: undefined,
+    };
+    this.#loaded.set(model.digest, loaded);
+    this.#options.log?.(
+      `model ${model.ref} loaded (pid ${runner.pid}, context ${runner.info.contextSize} × ${runner.info.parallel}, ` +
+        `${runner.info.threads} threads, ~${formatMiB(memoryBytes)} estimated)`,
+    );
+    return loaded;
+  }
+
+  /** Unloads idle models, least recently used first, until the new one fits by count and memory. */
+  async #makeRoom(model: ModelHandle, neededBytes: number): Promise<void> {
+    const limit = this.#options.memoryLimit;
+    const available = () =>
+      limit > 0 ? limit - sum([...this.#loaded.values()].map((loaded) => loaded.memoryBytes)) : os.freemem();
+    const fits = () => this.#loaded.size < this.#options.maxLoadedModels && neededBytes <= available();
+
+    const idleByAge = [...this.#loaded.entries()]
+      .filter(([, loaded]) => loaded.runner.idle)
+      .sort(([, a], [, b]) => a.lastUsed - b.lastUsed);
+    for (const [digest] of idleByAge) {
+      if (fits()) break;
+      await this.unload(digest);
+    }
+    if (neededBytes > available()) {
+      throw new OstromError(
+        "insufficient_memory",
+        `${model.ref} needs about ${formatMiB(neededBytes)} (weights plus context for ${this.#options.parallel} ` +
+          `requests of ${this.#options.contextSize} tokens) but only ${formatMiB(Math.max(0, available()))} is available. ` +
+          "Lower --context-size or --parallel, unload other models, or raise --memory-limit.",
+      );
+    }
+    if (this.#loaded.size >= this.#options.maxLoadedModels) {
+      throw new OstromError(
+        "insufficient_memory",
+        `${this.#loaded.size} models are loaded and busy (--max-loaded-models ${this.#options.maxLoadedModels}); ` +
+          "retry when one is idle.",
+        { retryAfterSeconds: 5 },
+      );
+    }
+  }
+
+  #scheduleUnload(digest: string, loaded: LoadedModel): void {
+    clearTimeout(loaded.idleTimer);
+    if (!loaded.runner.idle) return;
+    loaded.expiresAt = Date.now() + this.#options.keepAliveMs;
+    loaded.idleTimer = setTimeout(() => {
+      if (this.#loaded.get(digest) === loaded && loaded.runner.idle) void this.unload(digest);
+    }, this.#options.keepAliveMs);
+    loaded.idleTimer.unref();
+  }
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted)
+    return Promise.reject(new OstromError("request_cancelled", "The request was cancelled."));
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new OstromError("request_cancelled", "The request was cancelled."));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
+}
+
+function formatMiB(bytes: number): string {
+  return `${Math.round(bytes / 1024 / 1024)} MiB`;
+}

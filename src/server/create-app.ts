@@ -1,0 +1,56 @@
+// The HTTP application: middleware (body limit, draining, access log), the routes, and the single
+// error handler. Transport-free: `start-server.ts` binds it to a port; tests call `app.request()`.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { OstromError } from "../errors.ts";
+import type { AppContext } from "./app-context.ts";
+import { toErrorResponse } from "./error-response.ts";
+import { createOpenAIRoutes } from "./routes/openai-routes.ts";
+
+export function createApp(context: AppContext): Hono {
+  const { log } = context;
+  const app = new Hono();
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    await next();
+    log.debug(`${c.req.method} ${c.req.path} ${c.res.status} ${Math.round(performance.now() - started)}ms`);
+  });
+
+  app.use(async (c, next) => {
+    if (context.isDraining() && c.req.path !== "/health") {
+      throw new OstromError("shutting_down", "The server is shutting down and takes no new requests.", {
+        retryAfterSeconds: 5,
+      });
+    }
+    await next();
+  });
+
+  app.use(
+    bodyLimit({
+      maxSize: context.config.maxBodyBytes,
+      onError: () => {
+        throw new OstromError(
+          "request_too_large",
+          `The request body exceeds the limit of ${context.config.maxBodyBytes} bytes.`,
+        );
+      },
+    }),
+  );
+
+  app.get("/health", (c) => {
+    const draining = context.isDraining();
+    return c.json(
+      { status: draining ? "draining" : "ok", loaded_models: context.engine.listLoaded() },
+      draining ? 503 : 200,
+    );
+  });
+
+  app.route("/v1", createOpenAIRoutes(context));
+
+  app.notFound((c) => {
+    throw new OstromError("not_found", `No endpoint ${c.req.method} ${c.req.path}.`);
+  });
+  app.onError((error) => toErrorResponse(error, log));
+  return app;
+}

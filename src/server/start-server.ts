@@ -1,0 +1,62 @@
+// Starts Ostrom's HTTP server from a configuration: opens the model store, creates the engine, binds
+// the app to a port, and owns graceful shutdown (stop taking work, drain, unload, exit).
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import type { Config } from "../config/config-schema.ts";
+import { createEngine } from "../runtime/create-engine.ts";
+import { ensureDefaultModel } from "../runtime/ensure-default-model.ts";
+import { openStore } from "../runtime/open-store.ts";
+import type { Logger } from "../util/logger.ts";
+import { createApp } from "./create-app.ts";
+
+export interface RunningServer {
+  /** Base URL, e.g. `http://127.0.0.1:11435`. */
+  url: string;
+  port: number;
+  /** Stops accepting requests, lets in-flight ones finish (up to the shutdown timeout), unloads models. */
+  shutdown(): Promise<void>;
+}
+
+export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
+  const store = await openStore(config);
+  const engine = createEngine(config, log);
+  let draining = false;
+  const app = createApp({ engine, models: store, config, log, isDraining: () => draining });
+
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const instance = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(instance),
+    );
+    instance.once("error", reject);
+  });
+  const port = (server.address() as AddressInfo).port;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  const url = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+
+  const models = await store.list();
+  log.info(
+    `Ostrom listening on ${url} (OpenAI API at ${url}/v1) with ${models.length} model(s) in ${store.root}`,
+  );
+  void ensureDefaultModel(store, config, log);
+
+  let shutdownPromise: Promise<void> | undefined;
+  const shutdown = () => {
+    shutdownPromise ??= (async () => {
+      draining = true;
+      log.info(`draining ${engine.pendingRequests} in-flight request(s) before exit`);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      const deadline = Date.now() + config.shutdownTimeout * 1000;
+      while (engine.pendingRequests > 0 && Date.now() < deadline) await sleep(50);
+      if ("closeAllConnections" in server) server.closeAllConnections();
+      await closed;
+      await engine[Symbol.asyncDispose]();
+      log.info("stopped");
+    })();
+    return shutdownPromise;
+  };
+  return { url, port, shutdown };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
