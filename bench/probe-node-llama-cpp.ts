@@ -11,6 +11,7 @@
 // Benchmark tooling only: nothing in `src/` may import this file.
 
 import { existsSync, readdirSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { runToCompletion } from "./bench-process.ts";
@@ -171,7 +172,9 @@ const variants: NodeLlamaCppVariant[] = [
   },
 ];
 
-function parseArguments(argv: string[]): { modelPath: string; maxTokens: number; only: string | undefined } {
+type ProbeArguments = { modelPath: string; maxTokens: number; only: string | undefined; repeat: number };
+
+function parseArguments(argv: string[]): ProbeArguments {
   const readFlag = (flag: string) => {
     const index = argv.indexOf(flag);
     return index >= 0 ? argv[index + 1] : undefined;
@@ -181,7 +184,23 @@ function parseArguments(argv: string[]): { modelPath: string; maxTokens: number;
     modelPath: path.resolve(readFlag("--model") ?? path.join(sharedModels, "stories260K.gguf")),
     maxTokens: Number(readFlag("--tokens") ?? 128),
     only: readFlag("--only"),
+    repeat: Number(readFlag("--repeat") ?? 3),
   };
+}
+
+/** Runs `measure` `times` times and keeps the fastest: other load on a shared machine only slows runs down. */
+export async function keepBest<Result extends { decodeTokensPerSecond: number | undefined }>(
+  times: number,
+  measure: () => Promise<Result>,
+): Promise<Result> {
+  let best: Result | undefined;
+  for (let attempt = 0; attempt < Math.max(1, times); attempt++) {
+    const result = await measure();
+    if (best === undefined || (result.decodeTokensPerSecond ?? 0) > (best.decodeTokensPerSecond ?? 0))
+      best = result;
+  }
+  if (best === undefined) throw new Error("no measurement");
+  return best;
 }
 
 function formatNumber(value: number | undefined, digits = 0): string {
@@ -189,7 +208,8 @@ function formatNumber(value: number | undefined, digits = 0): string {
 }
 
 async function main(): Promise<void> {
-  const { modelPath, maxTokens, only } = parseArguments(process.argv.slice(2));
+  const { modelPath, maxTokens, only, repeat } = parseArguments(process.argv.slice(2));
+  const loadBefore = os.loadavg()[0] ?? 0;
   const prompt = "Once upon a time";
   const rows: ProbeRow[] = [];
   const log = (message: string) => console.error(`[probe] ${message}`);
@@ -207,15 +227,17 @@ async function main(): Promise<void> {
       log(`${name}, ${threads} threads`);
       const server = await startLlamaServer({ serverPath: executable, modelPath, threads, parallel: 1 });
       try {
-        const summary = await measureHttpStreams({
-          baseUrl: server.baseUrl,
-          model: "bench",
-          prompt,
-          maxTokens,
-          streams: 1,
-          extraBody: llamaServerExactLengthBody,
-          timeoutMs: 120_000,
-        });
+        const summary = await keepBest(repeat, () =>
+          measureHttpStreams({
+            baseUrl: server.baseUrl,
+            model: "bench",
+            prompt,
+            maxTokens,
+            streams: 1,
+            extraBody: llamaServerExactLengthBody,
+            timeoutMs: 120_000,
+          }),
+        );
         rows.push({
           variant: name,
           threads: String(threads),
@@ -253,21 +275,23 @@ async function main(): Promise<void> {
     }
     log(`${variant.name}, threads ${threads}`);
     try {
-      const result = await runNodeLlamaCppInChild(
-        {
-          modelPath,
-          maxTokens,
-          prompt,
-          ...variant.config,
-          ...(variant.needsOpenMpBuild === true && openMpDir !== undefined
-            ? { nodeLlamaCppDir: openMpDir }
-            : {}),
-        },
-        {
-          timeoutMs: 180_000,
-          ...(variant.wrapper === undefined ? {} : { wrapper: variant.wrapper }),
-          ...(variant.env === undefined ? {} : { env: variant.env }),
-        },
+      const result = await keepBest(repeat, () =>
+        runNodeLlamaCppInChild(
+          {
+            modelPath,
+            maxTokens,
+            prompt,
+            ...variant.config,
+            ...(variant.needsOpenMpBuild === true && openMpDir !== undefined
+              ? { nodeLlamaCppDir: openMpDir }
+              : {}),
+          },
+          {
+            timeoutMs: 180_000,
+            ...(variant.wrapper === undefined ? {} : { wrapper: variant.wrapper }),
+            ...(variant.env === undefined ? {} : { env: variant.env }),
+          },
+        ),
       );
       rows.push({
         ...row,
@@ -286,7 +310,11 @@ async function main(): Promise<void> {
   const baseline = rows.find(
     (row) => row.variant.startsWith("llama-server (GGML_OPENMP=OFF)") && row.threads === "2",
   );
-  console.log(`\nModel: ${path.basename(modelPath)}, ${maxTokens} new tokens, greedy, one process per row.`);
+  const loadAfter = os.loadavg()[0] ?? 0;
+  console.log(
+    `\nModel: ${path.basename(modelPath)}, ${maxTokens} new tokens, greedy, one process per row, best of ${repeat}. ` +
+      `1-minute load average: ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after.`,
+  );
   console.log("Ratio: decode tok/s relative to llama-server (GGML_OPENMP=OFF) at 2 threads, same run.\n");
   console.log(
     "| variant | threads | decode tok/s | ratio | TTFT ms | CPU cores busy | threads created / token | peak RSS MiB | note |",
@@ -305,4 +333,7 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  await main();
+  process.exit(0);
+}

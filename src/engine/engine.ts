@@ -66,6 +66,8 @@ export interface SamplingOptions {
   repeatPenalty?: number;
   presencePenalty?: number;
   frequencyPenalty?: number;
+  /** Token id → bias added to its logit; -100 bans the token, as in OpenAI's `logit_bias`. */
+  logitBias?: Record<number, number>;
 }
 
 export interface ChatRequest {
@@ -113,6 +115,8 @@ export interface LoadedModelInfo {
   parallel: number;
   activeRequests: number;
   queuedRequests: number;
+  /** Generations stopped early since the model loaded, because their client went away. */
+  cancelledRequests: number;
   /** Estimated bytes this model holds in memory. */
   memoryBytes: number;
   /** Process id of the runner that holds the model. */

@@ -50,14 +50,13 @@ function quantizeQ8_0(values: Float32Array): Uint8Array {
   }
   const blocks = values.length / q8BlockSize;
   const bytes = new Uint8Array(blocks * q8BlockBytes);
+  const quants = new Int8Array(bytes.buffer);
+  // This loop dominates generating large test models; the branchy rounding measured faster than Math.round.
   for (let block = 0; block < blocks; block++) {
     const start = block * q8BlockSize;
     let max = 0;
-    for (let i = 0; i < q8BlockSize; i++) {
-      const magnitude = Math.abs(values[start + i]!);
-      if (magnitude > max) {
-        max = magnitude;
-      }
+    for (let i = start; i < start + q8BlockSize; i++) {
+      max = Math.max(max, Math.abs(values[i]!));
     }
     const scale = max / 127;
     const inverse = scale === 0 ? 0 : 1 / scale;
@@ -66,7 +65,9 @@ function quantizeQ8_0(values: Float32Array): Uint8Array {
     bytes[out] = half & 0xff;
     bytes[out + 1] = half >>> 8;
     for (let i = 0; i < q8BlockSize; i++) {
-      bytes[out + 2 + i] = Math.round(values[start + i]! * inverse) & 0xff;
+      // Round half away from zero, like the C roundf ggml uses.
+      const scaled = values[start + i]! * inverse;
+      quants[out + 2 + i] = scaled >= 0 ? (scaled + 0.5) | 0 : (scaled - 0.5) | 0;
     }
   }
   return bytes;

@@ -4,6 +4,7 @@
 // or read, and every problem becomes `OstromError("invalid_model_file")` naming the file and the fault.
 // Depends only on node:fs and the project's error catalog.
 
+import { constants } from "node:fs";
 import { open } from "node:fs/promises";
 import { basename } from "node:path";
 import { OstromError } from "../errors.ts";
@@ -31,8 +32,11 @@ export interface ReadGgufOptions {
   maxMetadataCount?: number;
   /** Most tensors. Defaults to 1,000,000. */
   maxTensorCount?: number;
-  /** Most items in one metadata array. Defaults to 16,777,216 (2^24; real vocabularies are < 300k). */
-  maxArrayLength?: number;
+  /**
+   * Most items in all metadata arrays together, which bounds the memory the parsed header takes.
+   * Defaults to 16,777,216 (2^24); Gemma 3's 262k-token vocabulary needs under 800k.
+   */
+  maxArrayItems?: number;
   signal?: AbortSignal;
 }
 
@@ -41,7 +45,7 @@ const defaultLimits = {
   maxHeaderBytes: 256 * 1024 * 1024,
   maxMetadataCount: 1_000_000,
   maxTensorCount: 1_000_000,
-  maxArrayLength: 2 ** 24,
+  maxArrayItems: 2 ** 24,
 };
 
 /** ggml's GGML_MAX_DIMS. */
@@ -60,15 +64,24 @@ export function isGgufMagic(bytes: Uint8Array): boolean {
   return magicBytes.every((byte, index) => bytes[index] === byte);
 }
 
-/** Reads the metadata and tensor table of the GGUF file at `path` and validates their consistency. */
+/**
+ * Reads the metadata and tensor table of the GGUF file at `path` and validates their consistency.
+ * Malformed files throw `OstromError("invalid_model_file")`; file-system errors (ENOENT, EACCES…)
+ * are passed through unchanged.
+ */
 export async function readGgufInfo(path: string, options: ReadGgufOptions = {}): Promise<GgufInfo> {
-  const handle = await open(path, "r");
+  const name = options.displayName ?? basename(path);
+  // O_NONBLOCK so that opening a FIFO cannot block forever; it changes nothing for regular files.
+  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const { size } = await handle.stat();
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      throw new OstromError("invalid_model_file", `${name} is not a regular file`);
+    }
     const reader = new HeaderReader(
       (buffer, offset, length, position) => handle.read(buffer, offset, length, position),
-      size,
-      options.displayName ?? basename(path),
+      stats.size,
+      name,
       { ...defaultLimits, ...definedOnly(options) },
       options.signal,
     );
@@ -104,6 +117,8 @@ function definedOnly(options: ReadGgufOptions): Partial<Limits> {
  */
 class HeaderReader {
   position = 0;
+  /** Items of all metadata arrays so far, counted against `limits.maxArrayItems`. */
+  arrayItemsRead = 0;
   private buffer = Buffer.alloc(chunkBytes);
   /** File position of `buffer[0]`, and how many bytes of `buffer` are valid. */
   private bufferStart = 0;
@@ -212,7 +227,7 @@ class HeaderReader {
     const size = ggufScalarByteSizes[type];
     const index = await this.ensure(size, what);
     this.position += size;
-    return this.decode(type, index, what);
+    return this.decode(type, index, () => what, 0);
   }
 
   /**
@@ -231,7 +246,7 @@ class HeaderReader {
       const n = Math.min(count - values.length, perChunk);
       let index = await this.ensure(n * size, what(values.length));
       for (let i = 0; i < n; i++, index += size) {
-        values.push(this.decode(type, index, what(values.length)) as T);
+        values.push(this.decode(type, index, what, values.length) as T);
       }
       this.position += n * size;
     }
@@ -241,23 +256,15 @@ class HeaderReader {
   /** Reads `count` strings, decoding synchronously while they are already buffered. */
   async strings(count: number, what: (index: number) => string): Promise<string[]> {
     const values: string[] = [];
-    const bufferEnd = () => this.bufferStart + this.bufferLength;
     while (values.length < count) {
-      if (this.position + 8 <= bufferEnd()) {
+      // Fast path: the whole string is buffered and within every limit. Anything else, including
+      // every error, goes through the checked `string()`.
+      const readable = Math.min(this.bufferStart + this.bufferLength, this.limits.maxHeaderBytes);
+      if (this.position + 8 <= readable) {
         const index = this.position - this.bufferStart;
         const length = this.buffer.readBigUInt64LE(index);
-        if (
-          length <= BigInt(this.limits.maxStringBytes) &&
-          this.position + 8 + Number(length) <= bufferEnd()
-        ) {
-          const start = index + 8;
-          const end = start + Number(length);
-          if (this.position + 8 + Number(length) > this.limits.maxHeaderBytes) {
-            // Let the checked path report it.
-            values.push(await this.string(what(values.length)));
-            continue;
-          }
-          values.push(this.buffer.toString("utf8", start, end));
+        if (length <= BigInt(this.limits.maxStringBytes) && this.position + 8 + Number(length) <= readable) {
+          values.push(this.buffer.toString("utf8", index + 8, index + 8 + Number(length)));
           this.position += 8 + Number(length);
           continue;
         }
@@ -267,7 +274,13 @@ class HeaderReader {
     return values;
   }
 
-  private decode(type: FixedSizeTypeName, index: number, what: string): number | bigint | boolean {
+  /** `what(item)` names the value for the error message; it is only called on failure. */
+  private decode(
+    type: FixedSizeTypeName,
+    index: number,
+    what: (item: number) => string,
+    item: number,
+  ): number | bigint | boolean {
     const b = this.buffer;
     switch (type) {
       case "uint8":
@@ -293,7 +306,7 @@ class HeaderReader {
       case "bool": {
         const value = b.readUInt8(index);
         if (value > 1) {
-          this.fail(`has ${what} with invalid boolean byte ${value}`);
+          this.fail(`has ${what(item)} with invalid boolean byte ${value}`);
         }
         return value === 1;
       }
@@ -358,10 +371,15 @@ async function parseGguf(reader: HeaderReader): Promise<GgufInfo> {
   if (version !== 2 && version !== 3) {
     reader.fail(`has unsupported GGUF version ${version} (supported: 2 and 3)`);
   }
-  const tensorCount = await readCount(reader, "tensors", reader.limits.maxTensorCount, minTensorInfoBytes);
+  const tensorCount = await readCount(
+    reader,
+    ["tensor", "tensors"],
+    reader.limits.maxTensorCount,
+    minTensorInfoBytes,
+  );
   const metadataCount = await readCount(
     reader,
-    "metadata entries",
+    ["metadata entry", "metadata entries"],
     reader.limits.maxMetadataCount,
     // The tensor table follows the metadata, so both must fit in what is left.
     minMetadataEntryBytes,
@@ -397,12 +415,13 @@ async function parseGguf(reader: HeaderReader): Promise<GgufInfo> {
 
 async function readCount(
   reader: HeaderReader,
-  what: string,
+  [singular, plural]: [string, string],
   limit: number,
   minBytesEach: number,
   bytesNeededAfter = 0,
 ): Promise<number> {
-  const count = await reader.u64(`the number of ${what}`);
+  const count = await reader.u64(`the number of ${plural}`);
+  const what = count === 1n ? singular : plural;
   if (count > BigInt(limit)) {
     reader.fail(`header says ${count} ${what}, more than the limit of ${limit}`);
   }
@@ -431,12 +450,14 @@ async function readValue(reader: HeaderReader, key: string): Promise<GgufMetadat
     reader.fail(`has metadata key '${key}' holding an array of arrays, which llama.cpp does not support`);
   }
   const count = await reader.u64(`the length of '${key}'`);
-  if (count > BigInt(reader.limits.maxArrayLength)) {
+  const budget = reader.limits.maxArrayItems - reader.arrayItemsRead;
+  if (count > BigInt(budget)) {
     reader.fail(
-      `has metadata array '${key}' of ${count} items, more than the limit of ${reader.limits.maxArrayLength}`,
+      `has ${count} items in metadata array '${key}', beyond the limit of ${reader.limits.maxArrayItems} array items per file`,
     );
   }
   const length = Number(count);
+  reader.arrayItemsRead += length;
   const minItemBytes = itemType === "string" ? 8 : ggufScalarByteSizes[itemType];
   if (length * minItemBytes > reader.remaining) {
     reader.fail(

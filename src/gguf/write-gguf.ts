@@ -61,6 +61,13 @@ export async function writeGguf(
   const metadata = withAlignment(model.metadata, options.alignment);
   const alignment = getAlignmentValue(metadata);
   const tensors = model.tensors.map(describeTensor);
+  const names = new Set<string>();
+  for (const { name } of tensors) {
+    if (names.has(name)) {
+      throw new RangeError(`Tensor name '${name}' appears twice`);
+    }
+    names.add(name);
+  }
   const header = encodeHeader(metadata, tensors, alignment);
 
   const temporaryPath = `${path}.${randomBytes(6).toString("hex")}.tmp`;
@@ -102,6 +109,9 @@ interface TensorPlan extends GgufTensorInput {
 function describeTensor(tensor: GgufTensorInput): TensorPlan {
   const { blockSize, bytesPerBlock } = ggmlTypes[tensor.type];
   const { dimensions, name } = tensor;
+  if (name === "" || Buffer.byteLength(name) > 63) {
+    throw new RangeError(`Tensor name '${name}' must be 1 to 63 bytes long (ggml's limit)`);
+  }
   if (dimensions.length < 1 || dimensions.length > 4) {
     throw new RangeError(`Tensor '${name}' must have 1 to 4 dimensions, not ${dimensions.length}`);
   }
@@ -146,9 +156,9 @@ async function writeTensorData(
     await write(chunk);
   }
   if (written !== tensor.byteSize) {
-    throw new RangeError(
-      `Tensor '${tensor.name}' data produced ${written > tensor.byteSize ? "more than" : "only"} ${Math.min(written, tensor.byteSize)} of ${tensor.byteSize} bytes`,
-    );
+    const produced =
+      written > tensor.byteSize ? `more than ${tensor.byteSize}` : `only ${written} of ${tensor.byteSize}`;
+    throw new RangeError(`Tensor '${tensor.name}' data produced ${produced} bytes`);
   }
 }
 

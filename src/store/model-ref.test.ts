@@ -1,3 +1,5 @@
+// Unit tests for model-ref.ts and the catalog: name, digest and pull-reference parsing.
+
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { isOstromError } from "../errors.ts";

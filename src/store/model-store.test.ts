@@ -1,3 +1,6 @@
+// Tests for ModelStore on a real temp directory with generated GGUF files: import, dedupe, list,
+// resolve, remove, rejection of corrupt files and stale tmp/ cleanup.
+
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs/promises";
@@ -6,6 +9,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { isOstromError } from "../errors.ts";
 import { createRandomLlamaGguf } from "../gguf/create-random-llama.ts";
+import { parseModelDigest } from "./model-ref.ts";
 import { ModelStore } from "./model-store.ts";
 
 let workDir: string;
@@ -213,17 +217,33 @@ describe("ModelStore", () => {
     await assert.rejects(fs.stat(copy), { code: "ENOENT" });
     assert.deepEqual(await fs.readFile(entry.path), await fs.readFile(modelB));
     assert.deepEqual(await fs.readdir(store.tmpDir), []);
+
+    // Moving a second copy of the same bytes reuses the blob and still consumes the file.
+    await fs.copyFile(modelB, copy);
+    const again = await store.importFile(copy, { name: "moved:again", move: true });
+    assert.equal(again.digest, entry.digest);
+    await assert.rejects(fs.stat(copy), { code: "ENOENT" });
+
+    // A rejected file is left where it was.
+    await fs.writeFile(copy, "GGUF not a model");
+    await assert.rejects(store.importFile(copy, { name: "bad", move: true }), (error: unknown) =>
+      isOstromError(error, "invalid_model_file"),
+    );
+    assert.equal(await fs.readFile(copy, "utf8"), "GGUF not a model");
+    assert.deepEqual(
+      (await store.list()).map((listed) => listed.ref),
+      ["moved:again", "moved:latest"],
+    );
   });
 
   test("tag names an existing blob; addVerifiedBlob moves a temp file in", async () => {
     const store = await openFreshStore();
     const temp = store.createTempPath("download");
     await fs.copyFile(modelA, temp);
-    const digest = `sha256:${await sha256Of(modelA)}` as const;
-    const { parseModelDigest } = await import("./model-ref.ts");
-    await store.addVerifiedBlob(temp, parseModelDigest(digest));
+    const digest = parseModelDigest(await sha256Of(modelA));
+    await store.addVerifiedBlob(temp, digest);
     await assert.rejects(fs.stat(temp), { code: "ENOENT" });
-    const entry = await store.tag(parseModelDigest(digest), "tagged:v1", {
+    const entry = await store.tag(digest, "tagged:v1", {
       kind: "pull",
       location: "https://x/y.gguf",
     });

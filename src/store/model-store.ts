@@ -30,6 +30,7 @@ import {
   getDigestHex,
   isModelDigest,
   type ModelDigest,
+  type ModelName,
   parseModelDigest,
   parseModelName,
 } from "./model-ref.ts";
@@ -79,8 +80,8 @@ export interface ImportFileOptions {
   name: string;
   signal?: AbortSignal;
   /**
-   * Move the file into the store instead of copying it (a rename when on the same file system).
-   * The file is put back if the import fails. Default: false.
+   * Move the file into the store instead of copying it: a rename when on the same file system
+   * (then the file must not be modified during the import), else a copy and a delete. Default: false.
    */
   move?: boolean;
 }
@@ -206,42 +207,72 @@ export class ModelStore {
       throw toCancellation(error, signal);
     }
 
+    const moveInPlace =
+      options.move === true && (await fs.stat(source)).dev === (await fs.stat(this.blobsDir)).dev;
+    if (moveInPlace) return this.#importByRename(source, modelName, signal);
+
     const temp = this.createTempPath("import");
-    let moved = false;
-    let digest: ModelDigest | undefined;
     try {
-      if (options.move === true) moved = await renameIfSameDevice(source, temp);
-      const hashed = moved ? await hashFile(temp, signal) : await copyAndHash(source, temp, signal);
-      if (moved) await syncFile(temp);
+      const hashed = await copyAndHash(source, temp, signal);
       // Validate the bytes actually stored, not just the file as it was a moment ago.
       await readGgufInfo(temp, { displayName: path.basename(source), signal });
-      const blobDigest = parseModelDigest(hashed.hex);
-      digest = blobDigest;
+      const digest = parseModelDigest(hashed.hex);
       const entry = await this.#exclusive(async () => {
-        await this.#placeBlob(temp, blobDigest);
-        return this.#writeManifest(blobDigest, modelName.name, modelName.tag, {
+        await this.#placeBlob(temp, digest);
+        return this.#writeManifest(digest, modelName.name, modelName.tag, {
           kind: "import",
           location: source,
         });
       });
-      // A move across file systems was a copy: finish it by deleting the original.
-      if (options.move === true && !moved) await removeFileQuietly(source);
+      // A move across file systems is a copy followed by deleting the original.
+      if (options.move === true) await removeFileQuietly(source);
       return entry;
     } catch (error) {
-      if (moved) await this.#restoreMovedFile(temp, source, digest);
       await removeFileQuietly(temp);
       throw toCancellation(error, signal);
     }
   }
 
-  /** Puts a file that `importFile` moved into tmp/ back where the user had it. */
-  async #restoreMovedFile(temp: string, original: string, digest: ModelDigest | undefined): Promise<void> {
+  /**
+   * `importFile` with `move` on one file system: hash the file where it is, then rename it straight
+   * to its blob path. It never sits in tmp/, so a crash cannot get the user's only copy cleaned up.
+   */
+  async #importByRename(
+    source: string,
+    modelName: ModelName,
+    signal: AbortSignal | undefined,
+  ): Promise<ModelEntry> {
+    let hashed: { hex: string; size: number };
     try {
-      await fs.rename(temp, original);
-    } catch {
-      // Already renamed into the blob directory (the manifest write failed): copy it back out.
-      if (digest !== undefined) await fs.copyFile(this.blobPath(digest), original).catch(() => undefined);
+      hashed = await hashFile(source, signal);
+    } catch (error) {
+      throw toCancellation(error, signal);
     }
+    const digest = parseModelDigest(hashed.hex);
+    const blob = this.blobPath(digest);
+    return this.#exclusive(async () => {
+      const existing = await statOrUndefined(blob);
+      const reuse = existing?.isFile() === true && existing.size === hashed.size;
+      if (!reuse) {
+        if ((await fs.stat(source)).size !== hashed.size) {
+          throw invalidParameter("file", `${source} changed while it was being imported.`);
+        }
+        await fs.rename(source, blob);
+        await syncDirectory(this.blobsDir);
+      }
+      try {
+        const entry = await this.#writeManifest(digest, modelName.name, modelName.tag, {
+          kind: "import",
+          location: source,
+        });
+        if (reuse) await removeFileQuietly(source);
+        return entry;
+      } catch (error) {
+        // Give the user their file back; the blob stays (unnamed) for a later retry.
+        if (!reuse) await fs.copyFile(blob, source).catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   /**
@@ -529,17 +560,6 @@ async function syncFile(file: string): Promise<void> {
     await handle.sync();
   } finally {
     await handle.close();
-  }
-}
-
-/** Renames `from` to `to`; false (nothing done) when they are on different file systems. */
-async function renameIfSameDevice(from: string, to: string): Promise<boolean> {
-  try {
-    await fs.rename(from, to);
-    return true;
-  } catch (error) {
-    if (isErrnoException(error) && error.code === "EXDEV") return false;
-    throw error;
   }
 }
 

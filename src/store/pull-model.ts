@@ -168,7 +168,7 @@ export async function pullModel(
         }
         failures.push({ source: describeSource(source), kind: attempt.kind, reason: attempt.reason });
       }
-      throw await createPullFailure(ctx, reference.url, failures);
+      throw await createPullFailure(ctx, reference.url, failures, options.offline === true);
     });
   } catch (error) {
     throw toCancellation(error, signal);
@@ -245,8 +245,10 @@ async function createPullFailure(
   ctx: PullContext,
   url: string,
   failures: ReadonlyArray<{ source: string; kind: FailureKind; reason: string }>,
+  offline: boolean,
 ): Promise<OstromError> {
-  const lines = failures.map((failure) => `  - ${failure.source}: ${failure.reason}`).join("\n");
+  const skipped = offline ? `\n  - ${url}: not tried (offline)` : "";
+  const lines = failures.map((failure) => `  - ${failure.source}: ${failure.reason}`).join("\n") + skipped;
   if (failures.some((failure) => failure.kind === "checksum")) {
     return new OstromError(
       "checksum_mismatch",

@@ -16,6 +16,9 @@ export const samplingFields = {
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   repeat_penalty: z.number().min(0).max(10).nullish(),
   n: z.number().int().nullish(),
+  logit_bias: z
+    .record(z.string().regex(/^\d+$/, "keys must be token ids"), z.number().min(-100).max(100))
+    .nullish(),
 };
 
 type SamplingFields = { [Key in keyof typeof samplingFields]?: z.infer<(typeof samplingFields)[Key]> };
@@ -53,6 +56,9 @@ export function toSamplingOptions(
     presencePenalty: fields.presence_penalty ?? undefined,
     frequencyPenalty: fields.frequency_penalty ?? undefined,
     repeatPenalty: fields.repeat_penalty ?? undefined,
+    logitBias: fields.logit_bias
+      ? Object.fromEntries(Object.entries(fields.logit_bias).map(([token, bias]) => [Number(token), bias]))
+      : undefined,
   };
 }
 

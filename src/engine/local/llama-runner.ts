@@ -15,6 +15,7 @@ import {
   LlamaLogLevel,
   type LlamaModel,
   type Token,
+  TokenBias,
 } from "node-llama-cpp";
 import { invalidParameter, OstromError } from "../../errors.ts";
 import type {
@@ -31,6 +32,7 @@ import type {
   RunnerLoadOptions,
   RunnerModelInfo,
 } from "./runner-protocol.ts";
+import { StopSequenceFilter } from "../stop-sequence-filter.ts";
 import { toLlamaChatHistory } from "./to-llama-chat-history.ts";
 
 type DoneEvent = Extract<GenerationEvent, { type: "done" }>;
@@ -109,15 +111,17 @@ export class LlamaRunner {
           .contextText.tokenize(this.#model.tokenizer).length;
         const maxTokens = this.#resolveMaxTokens(promptTokens, request.sampling.maxTokens);
         let completionTokens = 0;
+        const output = createTextOutput(request.sampling.stop, signal, onText);
         const common = {
           ...toSamplingOptions(request.sampling),
+          tokenBias: this.#createTokenBias(request.sampling.logitBias),
           maxTokens,
-          signal,
+          signal: output.signal,
           stopOnAbortSignal: true,
           onToken: (tokens: Token[]) => {
             completionTokens += tokens.length;
           },
-          onTextChunk: forcedTool ? undefined : onText,
+          onTextChunk: forcedTool ? undefined : output.write,
         };
         const result = functions
           ? await chat.generateResponse(history, { ...common, functions, documentFunctionParams: true })
@@ -138,7 +142,9 @@ export class LlamaRunner {
           name: call.functionName,
           arguments: JSON.stringify(call.params ?? {}),
         }));
-        const finishReason = toolCalls.length > 0 ? "tool_calls" : toFinishReason(result.metadata.stopReason);
+        output.end();
+        const finishReason =
+          toolCalls.length > 0 ? "tool_calls" : output.stopped ? "stop" : toFinishReason(result.metadata.stopReason);
         return { type: "done", finishReason, usage, toolCalls };
       } finally {
         chat.dispose({ disposeSequence: false });
@@ -158,20 +164,23 @@ export class LlamaRunner {
         const promptTokens = this.#model.tokenize(request.prompt, false).length + 1;
         const maxTokens = this.#resolveMaxTokens(promptTokens, request.sampling.maxTokens);
         let completionTokens = 0;
+        const output = createTextOutput(request.sampling.stop, signal, onText);
         const result = await completion.generateCompletionWithMeta(request.prompt, {
           ...toSamplingOptions(request.sampling),
+          tokenBias: this.#createTokenBias(request.sampling.logitBias),
           maxTokens,
           grammar,
-          signal,
+          signal: output.signal,
           stopOnAbortSignal: true,
           onToken: (tokens) => {
             completionTokens += tokens.length;
           },
-          onTextChunk: onText,
+          onTextChunk: output.write,
         });
+        output.end();
         return {
           type: "done",
-          finishReason: toFinishReason(result.metadata.stopReason),
+          finishReason: output.stopped ? "stop" : toFinishReason(result.metadata.stopReason),
           usage: { promptTokens, completionTokens },
           toolCalls: [],
         };
@@ -226,6 +235,23 @@ export class LlamaRunner {
     } finally {
       this.#freeSequences.push(sequence);
     }
+  }
+
+  #createTokenBias(logitBias: Record<number, number> | undefined): TokenBias | undefined {
+    if (!logitBias) return undefined;
+    const bias = new TokenBias(this.#model.tokenizer);
+    const vocabularySize =
+      this.#model.fileInfo.metadata.tokenizer?.ggml?.tokens?.length ?? Number.POSITIVE_INFINITY;
+    for (const [token, value] of Object.entries(logitBias)) {
+      const id = Number(token);
+      if (id >= vocabularySize)
+        throw invalidParameter(
+          "logit_bias",
+          `Token ${id} is not in the vocabulary (size ${vocabularySize}).`,
+        );
+      bias.set(id as Token, value <= -100 ? "never" : { logit: value });
+    }
+    return bias;
   }
 
   #resolveMaxTokens(promptTokens: number, requested: number | undefined): number {
@@ -303,7 +329,6 @@ function toSamplingOptions(sampling: SamplingOptions) {
     topK: sampling.topK,
     minP: sampling.minP,
     seed: sampling.seed,
-    customStopTriggers: sampling.stop,
     repeatPenalty: penalize
       ? {
           penalty: sampling.repeatPenalty ?? 1,
@@ -311,6 +336,31 @@ function toSamplingOptions(sampling: SamplingOptions) {
           frequencyPenalty: sampling.frequencyPenalty,
         }
       : (false as const),
+  };
+}
+
+/**
+ * Where generated text goes: through the stop-sequence filter to `onText`. When a stop sequence
+ * appears, generation is ended through the returned signal (node-llama-cpp's own stop triggers
+ * miss sequences that span tokens with spaces, so Ostrom matches the text itself).
+ */
+function createTextOutput(stop: readonly string[] | undefined, signal: AbortSignal, onText: (text: string) => void) {
+  const filter = new StopSequenceFilter(stop ?? []);
+  const stopController = new AbortController();
+  return {
+    signal: stop?.length ? AbortSignal.any([signal, stopController.signal]) : signal,
+    write(text: string) {
+      const safe = filter.push(text);
+      if (safe !== "") onText(safe);
+      if (filter.stopped) stopController.abort();
+    },
+    end() {
+      const rest = filter.flush();
+      if (rest !== "") onText(rest);
+    },
+    get stopped() {
+      return filter.stopped;
+    },
   };
 }
 

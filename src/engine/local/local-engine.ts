@@ -100,6 +100,7 @@ export class LocalEngine implements Engine {
       parallel: loaded.runner.info.parallel,
       activeRequests: loaded.runner.activeRequests,
       queuedRequests: loaded.runner.queuedRequests,
+      cancelledRequests: loaded.runner.cancelledRequests,
       memoryBytes: loaded.memoryBytes,
       pid: loaded.runner.pid,
       expiresAt: loaded.expiresAt === undefined ? undefined : new Date(loaded.expiresAt).toISOString(),

@@ -52,6 +52,7 @@ export class ModelRunner {
   readonly #options: ModelRunnerOptions;
   #nextId = 1;
   #exited = false;
+  #cancelledRequests = 0;
 
   private constructor(child: ChildProcess, info: RunnerModelInfo, options: ModelRunnerOptions) {
     this.ref = options.ref;
@@ -121,6 +122,11 @@ export class ModelRunner {
 
   get queuedRequests(): number {
     return this.#slots.waiting;
+  }
+
+  /** Generations stopped early because their client went away or aborted. */
+  get cancelledRequests(): number {
+    return this.#cancelledRequests;
   }
 
   get idle(): boolean {
@@ -211,6 +217,7 @@ export class ModelRunner {
         if (pending.kind === "stream") pending.channel.push({ type: "text", text: message.text });
         return;
       case "done":
+        if (message.finishReason === "cancelled") this.#cancelledRequests += 1;
         this.#settle(message.id, pending);
         if (pending.kind === "stream") {
           const { finishReason, usage, toolCalls } = message;
