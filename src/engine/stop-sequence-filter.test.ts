@@ -14,7 +14,10 @@ function run(stops: string[], chunks: string[]): { text: string; stopped: boolea
 }
 
 test("stops at a sequence split across chunks", () => {
-  assert.deepEqual(run(["a little"], ["there was a", " lit", "tle girl"]), { text: "there was ", stopped: true });
+  assert.deepEqual(run(["a little"], ["there was a", " lit", "tle girl"]), {
+    text: "there was ",
+    stopped: true,
+  });
 });
 
 test("holds back a possible start and releases it when it is not a stop", () => {
@@ -36,7 +39,10 @@ test("property: output equals the text cut at the first stop, however it is chun
   fc.assert(
     fc.property(
       fc.string({ unit: fc.constantFrom("a", "b", "c", " "), maxLength: 40 }),
-      fc.array(fc.string({ unit: fc.constantFrom("a", "b", "c", " "), minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }),
+      fc.array(fc.string({ unit: fc.constantFrom("a", "b", "c", " "), minLength: 1, maxLength: 3 }), {
+        minLength: 1,
+        maxLength: 3,
+      }),
       fc.array(fc.nat(40), { maxLength: 10 }),
       (text, stops, cuts) => {
         const points = [...new Set(cuts.map((cut) => Math.min(cut, text.length)))].sort((a, b) => a - b);

@@ -20,7 +20,7 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = await createTempDir("ostrom-data-");
   const config = loadConfig({
-    args: { port: "0", "data-dir": dataDir, "pull-on-start": "false", threads: "2", ...args },
+    args: { port: "0", "data-dir": dataDir, "pull-on-start": "false", threads: "1", ...args },
     env: {},
   });
   const store = await openStore(config);

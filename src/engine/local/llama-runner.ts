@@ -26,13 +26,14 @@ import type {
   ToolCall,
   ToolDefinition,
 } from "../engine.ts";
+import { StopSequenceFilter } from "../stop-sequence-filter.ts";
 import type {
   RunnerChatRequest,
   RunnerCompletionRequest,
   RunnerLoadOptions,
   RunnerModelInfo,
 } from "./runner-protocol.ts";
-import { StopSequenceFilter } from "../stop-sequence-filter.ts";
+import { tightenJsonNumberRules } from "./tighten-json-number-rules.ts";
 import { toLlamaChatHistory } from "./to-llama-chat-history.ts";
 
 type DoneEvent = Extract<GenerationEvent, { type: "done" }>;
@@ -144,7 +145,11 @@ export class LlamaRunner {
         }));
         output.end();
         const finishReason =
-          toolCalls.length > 0 ? "tool_calls" : output.stopped ? "stop" : toFinishReason(result.metadata.stopReason);
+          toolCalls.length > 0
+            ? "tool_calls"
+            : output.stopped
+              ? "stop"
+              : toFinishReason(result.metadata.stopReason);
         return { type: "done", finishReason, usage, toolCalls };
       } finally {
         chat.dispose({ disposeSequence: false });
@@ -293,7 +298,12 @@ export class LlamaRunner {
       const createGrammar = this.#llama.createGrammarForJsonSchema.bind(this.#llama) as (
         schema: object,
       ) => Promise<LlamaGrammar>;
-      return await createGrammar(schema);
+      const generated = await createGrammar(schema);
+      return await this.#llama.createGrammar({
+        grammar: tightenJsonNumberRules(generated.grammar),
+        stopGenerationTriggers: generated.stopGenerationTriggers,
+        trimWhitespaceSuffix: generated.trimWhitespaceSuffix,
+      });
     } catch (error) {
       throw invalidParameter(param, `The JSON schema cannot be enforced: ${(error as Error).message}`);
     }
@@ -344,7 +354,11 @@ function toSamplingOptions(sampling: SamplingOptions) {
  * appears, generation is ended through the returned signal (node-llama-cpp's own stop triggers
  * miss sequences that span tokens with spaces, so Ostrom matches the text itself).
  */
-function createTextOutput(stop: readonly string[] | undefined, signal: AbortSignal, onText: (text: string) => void) {
+function createTextOutput(
+  stop: readonly string[] | undefined,
+  signal: AbortSignal,
+  onText: (text: string) => void,
+) {
   const filter = new StopSequenceFilter(stop ?? []);
   const stopController = new AbortController();
   return {
