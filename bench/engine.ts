@@ -36,7 +36,11 @@ import {
   startLlamaServer,
   startServer,
 } from "./measure-http-streams.ts";
-import { findOpenMpNodeLlamaCppDir, runNodeLlamaCppInChild } from "./probe-node-llama-cpp.ts";
+import {
+  findOpenMpNodeLlamaCppDir,
+  openMpCmakeOptions,
+  runNodeLlamaCppInChild,
+} from "./probe-node-llama-cpp.ts";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ostromBin = path.join(repoRoot, "bin", "ostrom.js");
@@ -403,7 +407,7 @@ async function main(): Promise<void> {
               streams,
               maxTokens,
               prompt,
-              ...(nodeLlamaCppDir === undefined ? {} : { nodeLlamaCppDir }),
+              ...(nodeLlamaCppDir === undefined ? {} : { nodeLlamaCppDir, cmakeOptions: openMpCmakeOptions }),
             },
             { timeoutMs: 300_000 },
           );

@@ -69,6 +69,9 @@ export async function runNodeLlamaCppInChild(
   return JSON.parse(resultLine.slice("RESULT ".length)) as NodeLlamaCppRunResult;
 }
 
+/** The CMake options the OpenMP copy of node-llama-cpp is built with; `getLlama` needs them to find it. */
+export const openMpCmakeOptions = { GGML_OPENMP: "ON" } as const;
+
 /** The node-llama-cpp copy built with GGML_OPENMP=ON, if it has been built. */
 export function findOpenMpNodeLlamaCppDir(cacheDir = resolveBenchCacheDir()): string | undefined {
   const packageDir = path.join(cacheDir, "nlc-openmp", "node_modules", "node-llama-cpp");
@@ -300,7 +303,7 @@ async function main(): Promise<void> {
         cpuUtilization: result.cpuUtilization,
         tasksCreatedPerToken: result.tasksCreatedPerToken,
         peakRssMiB: result.peakRssMiB,
-        note: `${result.tokensPerStream.join("+")} tokens, ${result.threadsUsed} threads used`,
+        note: `${result.tokensPerStream.join("+")} tokens, ${result.threadsUsed} threads used, ${result.buildType} binary`,
       });
     } catch (error) {
       rows.push({ ...row, note: `failed: ${String(error).split("\n")[0]}` });

@@ -27,6 +27,11 @@ export type NodeLlamaCppRunConfig = {
    * source with different CMake options. Default: the project's `node-llama-cpp`.
    */
   nodeLlamaCppDir?: string;
+  /**
+   * `cmakeOptions` of `getLlama`: they name the local build to load, so they must match the options the
+   * copy in `nodeLlamaCppDir` was built with (e.g. `{GGML_OPENMP: "ON"}`). Default: none.
+   */
+  cmakeOptions?: Record<string, string>;
   /** `numa` of `getLlama`. Default: false. */
   numa?: "distribute" | "isolate" | "numactl" | "mirror" | false;
   /** `threads` of `createContext`. */
@@ -51,6 +56,8 @@ export type NodeLlamaCppRunConfig = {
 };
 
 export type NodeLlamaCppRunResult = StreamsSummary & {
+  /** `"prebuilt"` or `"localBuild"`: which node-llama-cpp binary ran. */
+  buildType: string;
   threadsUsed: number;
   loadMs: number;
   peakRssMiB: number | undefined;
@@ -70,8 +77,12 @@ export async function runNodeLlamaCpp(config: NodeLlamaCppRunConfig): Promise<No
     build: "never",
     logLevel: LlamaLogLevel.error,
     ...(config.numa === undefined ? {} : { numa: config.numa }),
+    ...(config.cmakeOptions === undefined ? {} : { cmakeOptions: config.cmakeOptions }),
     ...(config.maxThreads === undefined ? {} : { maxThreads: config.maxThreads }),
   });
+  if (config.nodeLlamaCppDir !== undefined && llama.buildType !== "localBuild") {
+    throw new Error(`expected the local build in ${config.nodeLlamaCppDir}, got a ${llama.buildType} binary`);
+  }
   const model = await llama.loadModel({ modelPath: config.modelPath });
   const streams = config.streams ?? 1;
   const contextOptions: LlamaContextOptions = {
@@ -121,6 +132,7 @@ export async function runNodeLlamaCpp(config: NodeLlamaCppRunConfig): Promise<No
   const totalTokens = timings.reduce((sum, timing) => sum + timing.tokens, 0);
   const result: NodeLlamaCppRunResult = {
     ...summary,
+    buildType: llama.buildType,
     threadsUsed: context.currentThreads,
     loadMs,
     peakRssMiB: readPeakRssMiB(process.pid),

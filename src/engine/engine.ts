@@ -117,6 +117,8 @@ export interface LoadedModelInfo {
   queuedRequests: number;
   /** Generations stopped early since the model loaded, because their client went away. */
   cancelledRequests: number;
+  /** Most requests running at once since the model loaded. */
+  peakActiveRequests: number;
   /** Estimated bytes this model holds in memory. */
   memoryBytes: number;
   /** Process id of the runner that holds the model. */

@@ -35,16 +35,3 @@ export function getTinyModelPath(): Promise<string> {
 export async function createTempDir(prefix = "ostrom-test-"): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));
 }
-
-/** logit_bias banning every end-of-generation token of a model, so a generation runs to max_tokens. */
-export async function getEndTokenBans(file: string): Promise<Record<string, number>> {
-  const { readGgufInfo } = await import("../../src/gguf/read-gguf.ts");
-  const info = await readGgufInfo(file);
-  const tokens = info.metadata.get("tokenizer.ggml.tokens");
-  const list = tokens && tokens.type === "array" ? (tokens.value as readonly unknown[]) : [];
-  const bans: Record<string, number> = {};
-  list.forEach((token, id) => {
-    if (token === "</s>" || token === "<|im_end|>" || token === "<|endoftext|>") bans[String(id)] = -100;
-  });
-  return bans;
-}

@@ -38,6 +38,8 @@ import { toLlamaChatHistory } from "./to-llama-chat-history.ts";
 
 type DoneEvent = Extract<GenerationEvent, { type: "done" }>;
 
+const maxCachedGrammars = 32;
+
 export class LlamaRunner {
   readonly info: RunnerModelInfo;
   readonly #llama: Llama;
@@ -254,6 +256,13 @@ export class LlamaRunner {
           "logit_bias",
           `Token ${id} is not in the vocabulary (size ${vocabularySize}).`,
         );
+      // node-llama-cpp ignores biases on end-of-generation tokens; refuse rather than silently ignore.
+      if (this.#model.isEogToken(id as Token)) {
+        throw invalidParameter(
+          "logit_bias",
+          `Token ${id} ends generation; this engine cannot change its bias.`,
+        );
+      }
       bias.set(id as Token, value <= -100 ? "never" : { logit: value });
     }
     return bias;
@@ -292,7 +301,23 @@ export class LlamaRunner {
     }
   }
 
-  async #createGrammar(schema: object, param: string): Promise<LlamaGrammar> {
+  /** Compiled grammars by schema text: clients repeat the same schema, and compiling costs milliseconds. */
+  readonly #grammars = new Map<string, Promise<LlamaGrammar>>();
+
+  #createGrammar(schema: object, param: string): Promise<LlamaGrammar> {
+    const key = JSON.stringify(schema);
+    let grammar = this.#grammars.get(key);
+    if (!grammar) {
+      grammar = this.#compileGrammar(schema, param);
+      grammar.catch(() => this.#grammars.delete(key));
+      if (this.#grammars.size >= maxCachedGrammars)
+        this.#grammars.delete(this.#grammars.keys().next().value!);
+      this.#grammars.set(key, grammar);
+    }
+    return grammar;
+  }
+
+  async #compileGrammar(schema: object, param: string): Promise<LlamaGrammar> {
     try {
       // Client schemas are checked by node-llama-cpp at run time; its compile-time schema type cannot apply.
       const createGrammar = this.#llama.createGrammarForJsonSchema.bind(this.#llama) as (

@@ -101,6 +101,7 @@ export class LocalEngine implements Engine {
       activeRequests: loaded.runner.activeRequests,
       queuedRequests: loaded.runner.queuedRequests,
       cancelledRequests: loaded.runner.cancelledRequests,
+      peakActiveRequests: loaded.runner.peakActiveRequests,
       memoryBytes: loaded.memoryBytes,
       pid: loaded.runner.pid,
       expiresAt: loaded.expiresAt === undefined ? undefined : new Date(loaded.expiresAt).toISOString(),

@@ -53,6 +53,7 @@ export class ModelRunner {
   #nextId = 1;
   #exited = false;
   #cancelledRequests = 0;
+  #peakActiveRequests = 0;
 
   private constructor(child: ChildProcess, info: RunnerModelInfo, options: ModelRunnerOptions) {
     this.ref = options.ref;
@@ -129,6 +130,11 @@ export class ModelRunner {
     return this.#cancelledRequests;
   }
 
+  /** Most requests ever running at once on this runner: evidence of batching. */
+  get peakActiveRequests(): number {
+    return this.#peakActiveRequests;
+  }
+
   get idle(): boolean {
     return this.#slots.busy === 0 && this.#slots.waiting === 0;
   }
@@ -174,6 +180,7 @@ export class ModelRunner {
   ): AsyncGenerator<GenerationEvent> {
     const release = await this.#slots.acquire(signal);
     this.#assertAlive(release);
+    this.#peakActiveRequests = Math.max(this.#peakActiveRequests, this.#slots.busy);
     const id = this.#nextId++;
     let finished = false;
     const cancel = () => {
