@@ -25,7 +25,6 @@ import {
   type StreamTiming,
   spawnTracked,
   stopProcess,
-  summarizeStreams,
   trackTreePeakRss,
 } from "./bench-process.ts";
 import { ensureLlamaServer, findBuiltLlamaServer, resolveBenchCacheDir } from "./build-llama-server.ts";
@@ -204,15 +203,36 @@ async function importIntoOstrom(dataDir: string, model: BenchModel): Promise<voi
 }
 
 /**
- * Times `ostrom run MODEL PROMPT`: stdout chunks stand for tokens when the CLI streams. TTFT here is
- * from process start, so it includes Node start-up and model loading.
+ * Times `ostrom run MODEL PROMPT --raw --temperature 0 --max-tokens N --verbose`. Decode rate: the
+ * completion tokens the CLI reports (--verbose, on stderr) over the span from the first to the last
+ * stdout chunk. TTFT is from process start, so it includes Node start-up and model loading.
  */
-async function measureOstromRun(dataDir: string, model: BenchModel, threads: number, maxTokens: number) {
+async function measureOstromRun(
+  dataDir: string,
+  model: BenchModel,
+  threads: number,
+  maxTokens: number,
+): Promise<Measurement> {
   const startedAt = performance.now();
   const timing: StreamTiming = { firstTokenMs: undefined, lastTokenMs: undefined, tokens: 0, text: "" };
   const child = spawnTracked(
     process.execPath,
-    [ostromBin, "run", model.name, prompt, "--data-dir", dataDir, "--threads", String(threads)],
+    [
+      ostromBin,
+      "run",
+      model.name,
+      prompt,
+      "--raw",
+      "--temperature",
+      "0",
+      "--max-tokens",
+      String(maxTokens),
+      "--verbose",
+      "--data-dir",
+      dataDir,
+      "--threads",
+      String(threads),
+    ],
     { cwd: repoRoot, env: ostromEnv(dataDir, threads, maxTokens) },
   );
   const stopTracking = trackTreePeakRss(child.pid);
@@ -221,19 +241,28 @@ async function measureOstromRun(dataDir: string, model: BenchModel, threads: num
     stderr += chunk.toString("utf8");
   });
   child.stdout?.on("data", (chunk: Buffer) => {
+    const text = chunk.toString("utf8");
+    if (text.trim() === "") return; // the final newline
     const now = performance.now() - startedAt;
     timing.firstTokenMs ??= now;
     timing.lastTokenMs = now;
     timing.tokens++;
-    timing.text += chunk.toString("utf8");
+    timing.text += text;
   });
   const timer = setTimeout(() => child.kill("SIGKILL"), 300_000);
   const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
   clearTimeout(timer);
   const peakRssMiB = stopTracking();
   if (code !== 0) throw new Error(`ostrom run exited with ${code}: ${stderr.trim().slice(-500)}`);
-  const wallMs = performance.now() - startedAt;
-  return { ...toMeasurement(summarizeStreams([timing])), peakRssMiB, chunks: timing.tokens, wallMs };
+  const reported = /(\d+) completion tokens/.exec(stderr);
+  const completionTokens = reported?.[1] === undefined ? timing.tokens : Number(reported[1]);
+  const spanMs = (timing.lastTokenMs ?? 0) - (timing.firstTokenMs ?? 0);
+  return {
+    decodeTokensPerSecond: spanMs > 0 ? ((completionTokens - 1) * 1000) / spanMs : undefined,
+    timeToFirstTokenMs: timing.firstTokenMs,
+    peakRssMiB,
+    tokensPerStream: [completionTokens],
+  };
 }
 
 function startOstromServe(

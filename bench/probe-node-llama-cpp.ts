@@ -226,7 +226,7 @@ async function main(): Promise<void> {
     if (executable === undefined) continue;
     for (const threads of [1, 2]) {
       const name = `llama-server (${variant === "openmp-off" ? "GGML_OPENMP=OFF" : "GGML_OPENMP=ON"})`;
-      if (only !== undefined && !name.includes(only)) continue;
+      // The baseline rows always run: every ratio needs them.
       log(`${name}, ${threads} threads`);
       const server = await startLlamaServer({ serverPath: executable, modelPath, threads, parallel: 1 });
       try {
@@ -286,7 +286,7 @@ async function main(): Promise<void> {
             prompt,
             ...variant.config,
             ...(variant.needsOpenMpBuild === true && openMpDir !== undefined
-              ? { nodeLlamaCppDir: openMpDir }
+              ? { nodeLlamaCppDir: openMpDir, cmakeOptions: openMpCmakeOptions }
               : {}),
           },
           {

@@ -5,7 +5,7 @@ import type { ChatMessage } from "../../engine/engine.ts";
 import { createEngine } from "../../runtime/create-engine.ts";
 import type { Command } from "../command.ts";
 import { generationFlags, toSampling } from "./generation-flags.ts";
-import { printGeneration, resolveModel } from "./run-command.ts";
+import { printGeneration, quietUnlessVerbose, resolveModel } from "./run-command.ts";
 
 export const chatCommand: Command = {
   name: "chat",
@@ -15,7 +15,7 @@ export const chatCommand: Command = {
   positionals: [1, 1],
   async run(input) {
     const model = await resolveModel(input, input.positionals[0]!);
-    await using engine = createEngine({ ...input.config, parallel: 1 }, input.log);
+    await using engine = createEngine({ ...input.config, parallel: 1 }, quietUnlessVerbose(input));
     const messages: ChatMessage[] = [];
     if (typeof input.flags.system === "string")
       messages.push({ role: "system", content: input.flags.system });

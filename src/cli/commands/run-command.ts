@@ -6,6 +6,7 @@ import { summarizeGguf } from "../../gguf/summarize-gguf.ts";
 import { createEngine } from "../../runtime/create-engine.ts";
 import { openStore } from "../../runtime/open-store.ts";
 import { toModelHandle } from "../../server/app-context.ts";
+import { createLogger, type Logger } from "../../util/logger.ts";
 import type { Command, CommandInput } from "../command.ts";
 import { generationFlags, toSampling } from "./generation-flags.ts";
 
@@ -19,7 +20,10 @@ export const runCommand: Command = {
     const [ref, prompt] = input.positionals as [string, string];
     const model = await resolveModel(input, ref);
     // One-shot: unload as soon as the answer is done.
-    await using engine = createEngine({ ...input.config, keepAlive: 0, parallel: 1 }, input.log);
+    await using engine = createEngine(
+      { ...input.config, keepAlive: 0, parallel: 1 },
+      quietUnlessVerbose(input),
+    );
     const useChat = !input.flags.raw && (await hasChatTemplate(model));
     const messages: ChatMessage[] = [];
     if (typeof input.flags.system === "string")
@@ -45,6 +49,11 @@ export const runCommand: Command = {
     return 0;
   },
 };
+
+/** One-shot commands print only the answer; engine notes (model loaded…) only with --verbose. */
+export function quietUnlessVerbose(input: CommandInput): Logger {
+  return input.flags.verbose ? input.log : createLogger("warn");
+}
 
 export async function resolveModel(input: CommandInput, ref: string): Promise<ModelHandle> {
   const store = await openStore(input.config);
