@@ -13,7 +13,8 @@ export function createProgressBar(
   return {
     update(received, total, label) {
       const now = Date.now();
-      if (now - lastDraw < 100) return;
+      const complete = total !== undefined && received >= total;
+      if (stream.isTTY && now - lastDraw < 100 && !complete) return;
       lastDraw = now;
       const percent = total ? Math.floor((received / total) * 100) : undefined;
       const amount = total ? `${formatBytes(received)} / ${formatBytes(total)}` : formatBytes(received);

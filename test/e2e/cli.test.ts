@@ -122,6 +122,63 @@ describe("model store commands", () => {
   });
 });
 
+describe("pull", () => {
+  test("pulls from an HTTP server with progress and sha256 check, and refuses a wrong hash", async () => {
+    const { createServer } = await import("node:http");
+    const { readFile } = await import("node:fs/promises");
+    const { createHash } = await import("node:crypto");
+    const bytes = await readFile(tinyFile);
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    const http = createServer((request, response) => {
+      if (request.url !== "/models/tiny-llama.gguf") {
+        response.writeHead(404).end();
+        return;
+      }
+      response.writeHead(200, { "content-length": bytes.length, etag: '"v1"' }).end(bytes);
+    });
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+    const port = (http.address() as { port: number }).port;
+    try {
+      const url = `http://127.0.0.1:${port}/models/tiny-llama.gguf`;
+      const wrong = await runCli([
+        "pull",
+        url,
+        "--name",
+        "pulled",
+        "--sha256",
+        "0".repeat(64),
+        "--data-dir",
+        dataDir,
+      ]);
+      assert.equal(wrong.code, 1);
+      assert.match(wrong.stderr, /sha256/i);
+      const listed = await runCli(["ls", "--json", "--data-dir", dataDir]);
+      assert.ok(
+        !(JSON.parse(listed.stdout) as Array<{ ref: string }>).some((model) => model.ref === "pulled:latest"),
+      );
+
+      const pulled = await runCli([
+        "pull",
+        url,
+        "--name",
+        "pulled",
+        "--sha256",
+        sha256,
+        "--data-dir",
+        dataDir,
+      ]);
+      assert.equal(pulled.code, 0, pulled.stderr);
+      assert.match(pulled.stdout, new RegExp(`pulled pulled:latest sha256:${sha256}`));
+      assert.match(pulled.stderr, /pulling .*100%/);
+      const missing = await runCli(["pull", `http://127.0.0.1:${port}/nothing.gguf`, "--data-dir", dataDir]);
+      assert.equal(missing.code, 1);
+      assert.match(missing.stderr, /404/);
+    } finally {
+      http.close();
+    }
+  });
+});
+
 describe("generation from the command line", () => {
   test("ostrom run streams an answer from the tiny model", async () => {
     await runCli(["import", tinyFile, "--name", "tiny", "--data-dir", dataDir]);
