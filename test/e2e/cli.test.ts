@@ -199,6 +199,31 @@ describe("generation from the command line", () => {
     assert.ok(result.stdout.length > 0);
   });
 
+  test("ostrom chat keeps a conversation over stdin until /bye", async () => {
+    const child = startCli([
+      "chat",
+      "tiny",
+      "--max-tokens",
+      "3",
+      "--temperature",
+      "0",
+      "--data-dir",
+      dataDir,
+    ]);
+    let stdout = "";
+    child.stdout!.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stdin!.end("hello\nand again\n/bye\n");
+    const code = await new Promise((resolve) => child.on("close", resolve));
+    assert.equal(code, 0);
+    assert.equal(
+      stdout.split(">>> ").length - 1,
+      3,
+      `three prompts: two answered, then /bye; got ${JSON.stringify(stdout)}`,
+    );
+  });
+
   test("stories260K completes 'Once upon a time' in coherent English", async (t) => {
     const stories = findStories260K();
     if (!stories) {

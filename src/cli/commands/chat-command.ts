@@ -4,7 +4,7 @@ import readline from "node:readline/promises";
 import type { ChatMessage } from "../../engine/engine.ts";
 import { createEngine } from "../../runtime/create-engine.ts";
 import type { Command } from "../command.ts";
-import { generationFlags, toSampling } from "./generation-flags.ts";
+import { createOpeningMessages, createPlainChatRequest, generationFlags } from "./generation-flags.ts";
 import { printGeneration, quietUnlessVerbose, resolveModel } from "./run-command.ts";
 
 export const chatCommand: Command = {
@@ -16,9 +16,7 @@ export const chatCommand: Command = {
   async run(input) {
     const model = await resolveModel(input, input.positionals[0]!);
     await using engine = createEngine({ ...input.config, parallel: 1 }, quietUnlessVerbose(input));
-    const messages: ChatMessage[] = [];
-    if (typeof input.flags.system === "string")
-      messages.push({ role: "system", content: input.flags.system });
+    const messages: ChatMessage[] = createOpeningMessages(input.flags);
     const terminal = readline.createInterface({
       input: process.stdin,
       output: process.stdout,
@@ -38,17 +36,7 @@ export const chatCommand: Command = {
         if (line.trim() !== "") {
           messages.push({ role: "user", content: line });
           current = new AbortController();
-          const events = engine.chat(
-            {
-              model,
-              messages,
-              sampling: toSampling(input.flags),
-              responseFormat: { type: "text" },
-              tools: [],
-              toolChoice: { type: "none" },
-            },
-            current.signal,
-          );
+          const events = engine.chat(createPlainChatRequest(model, messages, input.flags), current.signal);
           const answer = await printGeneration(events, input);
           current = undefined;
           messages.push({ role: "assistant", content: answer });

@@ -1,6 +1,6 @@
 // Flags shared by `ostrom run` and `ostrom chat`, and their translation to sampling options.
 
-import type { SamplingOptions } from "../../engine/engine.ts";
+import type { ChatMessage, ChatRequest, ModelHandle, SamplingOptions } from "../../engine/engine.ts";
 import { invalidParameter } from "../../errors.ts";
 import type { CommandFlag } from "../command.ts";
 
@@ -31,4 +31,25 @@ function readNumber(flags: Record<string, string | boolean | undefined>, name: s
   if (!Number.isFinite(value))
     throw invalidParameter(name, `--${name} expects a number, got ${JSON.stringify(raw)}.`);
   return value;
+}
+
+/** The conversation's opening: the --system message, if any. */
+export function createOpeningMessages(flags: Record<string, string | boolean | undefined>): ChatMessage[] {
+  return typeof flags.system === "string" ? [{ role: "system", content: flags.system }] : [];
+}
+
+/** A plain-text chat request (no tools, no response format) with the sampling flags. */
+export function createPlainChatRequest(
+  model: ModelHandle,
+  messages: ChatMessage[],
+  flags: Record<string, string | boolean | undefined>,
+): ChatRequest {
+  return {
+    model,
+    messages,
+    sampling: toSampling(flags),
+    responseFormat: { type: "text" },
+    tools: [],
+    toolChoice: { type: "none" },
+  };
 }

@@ -1,6 +1,6 @@
 // `ostrom run MODEL PROMPT`: one answer, streamed to stdout, without a server. Chat models answer
 // through their chat template; models without one (base models) complete the prompt.
-import type { ChatMessage, GenerationEvent, ModelHandle } from "../../engine/engine.ts";
+import type { GenerationEvent, ModelHandle } from "../../engine/engine.ts";
 import { readGgufInfo } from "../../gguf/read-gguf.ts";
 import { summarizeGguf } from "../../gguf/summarize-gguf.ts";
 import { createEngine } from "../../runtime/create-engine.ts";
@@ -8,7 +8,12 @@ import { openStore } from "../../runtime/open-store.ts";
 import { toModelHandle } from "../../server/app-context.ts";
 import { createLogger, type Logger } from "../../util/logger.ts";
 import type { Command, CommandInput } from "../command.ts";
-import { generationFlags, toSampling } from "./generation-flags.ts";
+import {
+  createOpeningMessages,
+  createPlainChatRequest,
+  generationFlags,
+  toSampling,
+} from "./generation-flags.ts";
 
 export const runCommand: Command = {
   name: "run",
@@ -25,25 +30,13 @@ export const runCommand: Command = {
       quietUnlessVerbose(input),
     );
     const useChat = !input.flags.raw && (await hasChatTemplate(model));
-    const messages: ChatMessage[] = [];
-    if (typeof input.flags.system === "string")
-      messages.push({ role: "system", content: input.flags.system });
-    messages.push({ role: "user", content: prompt });
+    const messages = [...createOpeningMessages(input.flags), { role: "user" as const, content: prompt }];
+    const signal = new AbortController().signal;
     const events = useChat
-      ? engine.chat(
-          {
-            model,
-            messages,
-            sampling: toSampling(input.flags),
-            responseFormat: { type: "text" },
-            tools: [],
-            toolChoice: { type: "none" },
-          },
-          new AbortController().signal,
-        )
+      ? engine.chat(createPlainChatRequest(model, messages, input.flags), signal)
       : engine.complete(
           { model, prompt, sampling: toSampling(input.flags), responseFormat: { type: "text" } },
-          new AbortController().signal,
+          signal,
         );
     await printGeneration(events, input);
     return 0;

@@ -48,18 +48,13 @@ process.on("message", (message: ParentMessage) => {
       );
       return;
     case "chat":
-      void serve(message.id, async (signal) => {
-        const done = await requireRunner().chat(message.request, signal, (text) =>
-          send({ type: "text", id: message.id, text }),
-        );
-        return { ...done, id: message.id };
-      });
-      return;
     case "complete":
       void serve(message.id, async (signal) => {
-        const done = await requireRunner().complete(message.request, signal, (text) =>
-          send({ type: "text", id: message.id, text }),
-        );
+        const onText = (text: string) => send({ type: "text", id: message.id, text });
+        const done =
+          message.type === "chat"
+            ? await requireRunner().chat(message.request, signal, onText)
+            : await requireRunner().complete(message.request, signal, onText);
         return { ...done, id: message.id };
       });
       return;
