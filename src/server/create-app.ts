@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { OstromError } from "../errors.ts";
 import type { AppContext } from "./app-context.ts";
 import { toErrorResponse } from "./error-response.ts";
+import { createOllamaRoutes } from "./routes/ollama-routes.ts";
 import { createOpenAIRoutes } from "./routes/openai-routes.ts";
 
 export function createApp(context: AppContext): Hono {
@@ -47,6 +48,7 @@ export function createApp(context: AppContext): Hono {
   });
 
   app.route("/v1", createOpenAIRoutes(context));
+  app.route("/api", createOllamaRoutes(context));
 
   app.notFound((c) => {
     throw new OstromError("not_found", `No endpoint ${c.req.method} ${c.req.path}.`);

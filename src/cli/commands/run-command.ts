@@ -1,9 +1,8 @@
 // `ostrom run MODEL PROMPT`: one answer, streamed to stdout, without a server. Chat models answer
 // through their chat template; models without one (base models) complete the prompt.
 import type { GenerationEvent, ModelHandle } from "../../engine/engine.ts";
-import { readGgufInfo } from "../../gguf/read-gguf.ts";
-import { summarizeGguf } from "../../gguf/summarize-gguf.ts";
 import { createEngine } from "../../runtime/create-engine.ts";
+import { hasChatTemplate } from "../../runtime/model-capabilities.ts";
 import { openStore } from "../../runtime/open-store.ts";
 import { toModelHandle } from "../../server/app-context.ts";
 import { createLogger, type Logger } from "../../util/logger.ts";
@@ -51,10 +50,6 @@ export function quietUnlessVerbose(input: CommandInput): Logger {
 export async function resolveModel(input: CommandInput, ref: string): Promise<ModelHandle> {
   const store = await openStore(input.config);
   return toModelHandle(await store.resolve(ref));
-}
-
-export async function hasChatTemplate(model: ModelHandle): Promise<boolean> {
-  return summarizeGguf(await readGgufInfo(model.path)).chatTemplate !== null;
 }
 
 /** Streams text to stdout; returns the full text. Speed goes to stderr with --verbose. */

@@ -14,7 +14,7 @@ import {
 import type { ModelEntry } from "../../store/model-store.ts";
 import { type AppContext, toModelHandle } from "../app-context.ts";
 import { readJsonBody } from "../read-json-body.ts";
-import { createSseResponse } from "../sse-response.ts";
+import { createSseResponse } from "../stream-response.ts";
 
 export function createOpenAIRoutes(context: AppContext): Hono {
   const { engine, models, log } = context;

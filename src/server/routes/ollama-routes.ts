@@ -1,0 +1,77 @@
+// Ollama-compatible endpoints, for the many tools that speak Ollama's API. They translate at the edge
+// (src/api/ollama) and call the same engine methods as the OpenAI routes.
+import { Hono } from "hono";
+import { collectOllamaResponse, toOllamaChunks } from "../../api/ollama/ollama-output.ts";
+import { parseOllamaChat, parseOllamaEmbed, parseOllamaGenerate } from "../../api/ollama/ollama-requests.ts";
+import { hasChatTemplate } from "../../runtime/model-capabilities.ts";
+import type { ModelEntry } from "../../store/model-store.ts";
+import { type AppContext, toModelHandle } from "../app-context.ts";
+import { readJsonBody } from "../read-json-body.ts";
+import { createNdjsonResponse } from "../stream-response.ts";
+
+const ollamaApiVersion = "0.6.0";
+
+export function createOllamaRoutes(context: AppContext): Hono {
+  const { engine, models, log } = context;
+  const limits = { maxOutputTokens: context.config.maxOutputTokens };
+  const app = new Hono();
+
+  app.get("/version", (c) => c.json({ version: ollamaApiVersion }));
+
+  app.get("/tags", async (c) => c.json({ models: (await models.list()).map(toOllamaModel) }));
+
+  app.get("/ps", (c) =>
+    c.json({
+      models: engine.listLoaded().map((loaded) => ({
+        name: loaded.ref,
+        model: loaded.ref,
+        digest: loaded.digest.replace(/^sha256:/, ""),
+        size: loaded.memoryBytes,
+        expires_at: loaded.expiresAt ?? null,
+      })),
+    }),
+  );
+
+  app.post("/chat", async (c) => {
+    const parsed = parseOllamaChat(await readJsonBody(c), limits);
+    const model = toModelHandle(await models.resolve(parsed.modelName));
+    const events = engine.chat({ ...parsed.request, model }, c.req.raw.signal);
+    if (parsed.stream) return createNdjsonResponse(toOllamaChunks("chat", model.ref, events), log);
+    return c.json(await collectOllamaResponse("chat", model.ref, events));
+  });
+
+  app.post("/generate", async (c) => {
+    const parsed = parseOllamaGenerate(await readJsonBody(c), limits);
+    const model = toModelHandle(await models.resolve(parsed.modelName));
+    const useChat = !parsed.raw && (await hasChatTemplate(model));
+    const events = useChat
+      ? engine.chat({ ...parsed.chat, model }, c.req.raw.signal)
+      : engine.complete({ ...parsed.completion, model }, c.req.raw.signal);
+    if (parsed.stream) return createNdjsonResponse(toOllamaChunks("generate", model.ref, events), log);
+    return c.json(await collectOllamaResponse("generate", model.ref, events));
+  });
+
+  app.post("/embed", async (c) => {
+    const parsed = parseOllamaEmbed(await readJsonBody(c));
+    const model = toModelHandle(await models.resolve(parsed.modelName));
+    const result = await engine.embed({ model, inputs: parsed.inputs }, c.req.raw.signal);
+    return c.json({
+      model: model.ref,
+      embeddings: result.vectors,
+      prompt_eval_count: result.usage.promptTokens,
+    });
+  });
+
+  return app;
+}
+
+function toOllamaModel(entry: ModelEntry) {
+  return {
+    name: entry.ref,
+    model: entry.ref,
+    modified_at: entry.createdAt,
+    size: entry.size,
+    digest: entry.digest.replace(/^sha256:/, ""),
+    details: { format: "gguf" },
+  };
+}
