@@ -139,3 +139,23 @@ export function isOstromError(error: unknown, code?: ErrorCode): error is Ostrom
 export function invalidParameter(param: string, message: string): OstromError {
   return new OstromError("invalid_parameter", message, { param });
 }
+
+/** docs/errors.md: every code with its status, type and meaning, generated from the catalog. */
+export function formatErrorCatalogMarkdown(): string {
+  const rows = Object.entries(errorCatalog).map(
+    ([code, entry]) => `| \`${code}\` | ${entry.status} | \`${entry.type}\` | ${entry.description} |`,
+  );
+  return [
+    "# Errors",
+    "",
+    "<!-- Generated from src/errors.ts by `npm run docs:errors`; do not edit by hand. -->",
+    "",
+    "Every error Ostrom returns has OpenAI's shape, `{\"error\": {\"message\", \"type\", \"param\", \"code\"}}`,",
+    "with one of these stable codes. Unknown failures are logged and answered with `internal_error`.",
+    "",
+    "| code | HTTP status | type | meaning |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+    "",
+  ].join("\n");
+}
