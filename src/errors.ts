@@ -33,10 +33,22 @@ export const errorCatalog = {
     type: "invalid_request_error",
     description: "A model name, tag, URL or hub reference cannot be parsed.",
   },
+  invalid_provenance_record: {
+    status: 400,
+    type: "invalid_request_error",
+    description:
+      "A provenance record, Model Openness Tool YAML file, catalog entry or serving policy is malformed; `param` is the path of the bad field.",
+  },
   model_not_found: {
     status: 404,
     type: "invalid_request_error",
     description: "No model with that name is in the store.",
+  },
+  policy_violation: {
+    status: 403,
+    type: "invalid_request_error",
+    description:
+      "The model does not meet the serving policy set by the administrator; the message names each failed rule.",
   },
   not_found: { status: 404, type: "invalid_request_error", description: "No such endpoint." },
   method_not_allowed: {
@@ -150,7 +162,7 @@ export function formatErrorCatalogMarkdown(): string {
     "",
     "<!-- Generated from src/errors.ts by `npm run docs:errors`; do not edit by hand. -->",
     "",
-    "Every error Ostrom returns has OpenAI's shape, `{\"error\": {\"message\", \"type\", \"param\", \"code\"}}`,",
+    'Every error Ostrom returns has OpenAI\'s shape, `{"error": {"message", "type", "param", "code"}}`,',
     "with one of these stable codes. Unknown failures are logged and answered with `internal_error`.",
     "",
     "| code | HTTP status | type | meaning |",
