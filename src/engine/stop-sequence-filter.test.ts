@@ -31,8 +31,10 @@ test("holds back a possible start and releases it when it is not a stop", () => 
   assert.equal(other.flush(), "");
 });
 
-test("the earliest of several stops wins", () => {
+test("the stop that completes first wins, however the text is chunked", () => {
   assert.deepEqual(run(["c", "ab"], ["xxabc"]), { text: "xx", stopped: true });
+  assert.deepEqual(run(["ca ", "a"], ["bcbca "]), { text: "bcbc", stopped: true });
+  assert.deepEqual(run(["ca ", "a"], ["bcbca", " "]), { text: "bcbc", stopped: true });
 });
 
 test("property: output equals the text cut at the first stop, however it is chunked", () => {
@@ -52,11 +54,18 @@ test("property: output equals the text cut at the first stop, however it is chun
           chunks.push(text.slice(start, point));
           start = point;
         }
-        const indexes = stops.map((stop) => text.indexOf(stop)).filter((index) => index >= 0);
-        const expectedEnd = indexes.length > 0 ? Math.min(...indexes) : text.length;
+        // Oracle: scan the text position by position; cut at the start of the first stop that is complete.
+        let expected: string | undefined;
+        for (let end = 1; end <= text.length && expected === undefined; end++) {
+          const complete = stops.filter((stop) => text.slice(0, end).endsWith(stop));
+          if (complete.length > 0) {
+            const longest = Math.max(...complete.map((stop) => stop.length));
+            expected = text.slice(0, end - longest);
+          }
+        }
         const result = run(stops, chunks);
-        assert.equal(result.text, text.slice(0, expectedEnd));
-        assert.equal(result.stopped, indexes.length > 0);
+        assert.equal(result.text, expected ?? text);
+        assert.equal(result.stopped, expected !== undefined);
       },
     ),
   );

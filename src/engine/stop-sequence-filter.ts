@@ -1,4 +1,4 @@
-// Stops generated text at the first occurrence of any stop sequence, matching the text exactly as a
+// Stops generated text where the first stop sequence completes, matching the text exactly as a
 // client sees it (across token boundaries). Text that might be the start of a stop sequence is held
 // back until it is known not to be one. Pure: the engine feeds it chunks and ends generation on `stopped`.
 
@@ -19,10 +19,18 @@ export class StopSequenceFilter {
   push(text: string): string {
     if (this.#stopped) return "";
     const buffer = this.#held + text;
+    // Generation ends where the first stop sequence is complete; among stops completing at the same
+    // point the longest (earliest starting) is cut. This makes the result independent of chunking.
     let stopAt = -1;
+    let stopEnd = Number.POSITIVE_INFINITY;
     for (const stop of this.#stops) {
       const index = buffer.indexOf(stop);
-      if (index >= 0 && (stopAt < 0 || index < stopAt)) stopAt = index;
+      if (index < 0) continue;
+      const end = index + stop.length;
+      if (end < stopEnd || (end === stopEnd && index < stopAt)) {
+        stopAt = index;
+        stopEnd = end;
+      }
     }
     if (stopAt >= 0) {
       this.#stopped = true;
