@@ -6,9 +6,14 @@ import type { Engine } from "../engine/engine.ts";
 import { LocalEngine } from "../engine/local/local-engine.ts";
 import type { Logger } from "../util/logger.ts";
 
-/** Threads for inference: the configured count, else the cores this process may actually use. */
-export function resolveThreadCount(configured: number): number {
-  return configured > 0 ? configured : Math.max(1, os.availableParallelism());
+/**
+ * Threads for inference: the configured count, else one less than the cores this process may use.
+ * The spare core keeps the server's own thread and the runner's JavaScript thread off the ggml
+ * thread pool: measured on 2 cores (docs/benchmarks.md), any contention there costs far more than
+ * a second compute thread gains, and node-llama-cpp 3.22 also starts its threads anew every token.
+ */
+export function resolveThreadCount(configured: number, cores = os.availableParallelism()): number {
+  return configured > 0 ? configured : Math.max(1, cores - 1);
 }
 
 export function createEngine(config: Config, log: Logger): Engine {
