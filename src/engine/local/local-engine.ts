@@ -5,6 +5,7 @@ import os from "node:os";
 import { OstromError } from "../../errors.ts";
 import { estimateModelMemory } from "../../gguf/estimate-model-memory.ts";
 import { readGgufInfo } from "../../gguf/read-gguf.ts";
+import { summarizeGguf } from "../../gguf/summarize-gguf.ts";
 import type {
   ChatRequest,
   CompletionRequest,
@@ -49,6 +50,8 @@ export class LocalEngine implements Engine {
   readonly #loading = new Map<string, Promise<LoadedModel>>();
   #pendingRequests = 0;
   #disposed = false;
+  /** Aborts runners still loading when the engine is disposed. */
+  readonly #disposeController = new AbortController();
 
   constructor(options: LocalEngineOptions) {
     this.#options = options;
@@ -110,6 +113,7 @@ export class LocalEngine implements Engine {
 
   async [Symbol.asyncDispose](): Promise<void> {
     this.#disposed = true;
+    this.#disposeController.abort();
     await Promise.allSettled([...this.#loading.values()]);
     await Promise.all([...this.#loaded.keys()].map((digest) => this.unload(digest)));
   }
@@ -151,11 +155,13 @@ export class LocalEngine implements Engine {
 
   async #startRunner(model: ModelHandle): Promise<LoadedModel> {
     const info = await readGgufInfo(model.path);
-    const contextSize = this.#options.contextSize;
+    const contextSize = Math.min(
+      this.#options.contextSize,
+      summarizeGguf(info).contextLength ?? Number.POSITIVE_INFINITY,
+    );
     const memoryBytes = estimateModelMemory(info, { contextSize, sequences: this.#options.parallel });
-    await this.#makeRoom(model, memoryBytes);
+    await this.#makeRoom(model, memoryBytes, contextSize);
 
-    const loadController = new AbortController();
     const runner = await ModelRunner.start(
       {
         ref: model.ref,
@@ -180,7 +186,7 @@ export class LocalEngine implements Engine {
           }
         },
       },
-      loadController.signal,
+      this.#disposeController.signal,
     );
     const loaded: LoadedModel = {
       runner,
@@ -198,7 +204,7 @@ export class LocalEngine implements Engine {
   }
 
   /** Unloads idle models, least recently used first, until the new one fits by count and memory. */
-  async #makeRoom(model: ModelHandle, neededBytes: number): Promise<void> {
+  async #makeRoom(model: ModelHandle, neededBytes: number, contextSize: number): Promise<void> {
     const limit = this.#options.memoryLimit;
     const available = () =>
       limit > 0 ? limit - sum([...this.#loaded.values()].map((loaded) => loaded.memoryBytes)) : os.freemem();
@@ -215,7 +221,7 @@ export class LocalEngine implements Engine {
       throw new OstromError(
         "insufficient_memory",
         `${model.ref} needs about ${formatMiB(neededBytes)} (weights plus context for ${this.#options.parallel} ` +
-          `requests of ${this.#options.contextSize} tokens) but only ${formatMiB(Math.max(0, available()))} is available. ` +
+          `requests of ${contextSize} tokens) but only ${formatMiB(Math.max(0, available()))} is available. ` +
           "Lower --context-size or --parallel, unload other models, or raise --memory-limit.",
       );
     }

@@ -151,12 +151,16 @@ export class ModelRunner {
     const release = await this.#slots.acquire(signal);
     this.#assertAlive(release);
     const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { kind: "embed", resolve, reject, release });
-      const onAbort = () => this.#send({ type: "cancel", id });
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.#send({ type: "embed", id, inputs });
-    });
+    const onAbort = () => this.#send({ type: "cancel", id });
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      return await new Promise((resolve, reject) => {
+        this.#pending.set(id, { kind: "embed", resolve, reject, release });
+        this.#send({ type: "embed", id, inputs });
+      });
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+    }
   }
 
   /** Asks the runner to exit, and kills it if it has not after `graceMs`. */
