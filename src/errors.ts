@@ -66,6 +66,24 @@ export const errorCatalog = {
     type: "rate_limit_error",
     description: "The model's request queue is full; retry after the time in `Retry-After`.",
   },
+  queue_full_tenant: {
+    status: 429,
+    type: "rate_limit_error",
+    description:
+      "This API key already has as many requests waiting as it may; retry after the time in `Retry-After`.",
+  },
+  queue_full_global: {
+    status: 429,
+    type: "rate_limit_error",
+    description:
+      "The server's queue of waiting requests is full for everyone; retry after the time in `Retry-After`.",
+  },
+  quota_exceeded: {
+    status: 429,
+    type: "rate_limit_error",
+    description:
+      "A quota of the key, its team or its organisation (tokens per minute or per day, or concurrent requests) would be exceeded; the message names it and `Retry-After` says when it frees up.",
+  },
   request_cancelled: {
     status: 499,
     type: "invalid_request_error",
@@ -87,6 +105,12 @@ export const errorCatalog = {
     type: "server_error",
     description:
       "Loading the model would need more memory than is available; the estimate is in the message.",
+  },
+  queue_timeout: {
+    status: 503,
+    type: "server_error",
+    description:
+      "The request waited in the queue until its deadline without getting a slot; the server is busy, retry later.",
   },
   shutting_down: {
     status: 503,
