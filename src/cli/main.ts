@@ -6,6 +6,8 @@ import { getConfigArgOptions, loadConfig } from "../config/load-config.ts";
 import { isOstromError } from "../errors.ts";
 import { createLogger, type LogLevel } from "../util/logger.ts";
 import type { Command } from "./command.ts";
+import { assessCommand } from "./commands/assess-command.ts";
+import { bomCommand } from "./commands/bom-command.ts";
 import { chatCommand } from "./commands/chat-command.ts";
 import { importCommand } from "./commands/import-command.ts";
 import { inspectCommand } from "./commands/inspect-command.ts";
@@ -24,6 +26,8 @@ const commands: Command[] = [
   inspectCommand,
   runCommand,
   chatCommand,
+  assessCommand,
+  bomCommand,
 ];
 
 function formatUsage(): string {

@@ -170,6 +170,16 @@ export const configSchema = {
     default: true,
     description: "Pull the default model in the background on start when the store is empty.",
   }),
+  policyFile: defineOption({
+    kind: "string",
+    flag: "--policy",
+    env: "OSTROM_POLICY",
+    default: "",
+    defaultText: "none (every model may be served)",
+    description:
+      "JSON serving policy (minimum MOF class, OSI-approved license, training data disclosed, allowed/denied " +
+      "licenses, pinned digests). Models that fail it are refused with the rules they fail.",
+  }),
   shutdownTimeout: defineOption({
     kind: "seconds",
     flag: "--shutdown-timeout",

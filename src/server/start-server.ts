@@ -5,6 +5,7 @@ import { serve } from "@hono/node-server";
 import type { Config } from "../config/config-schema.ts";
 import { createEngine } from "../runtime/create-engine.ts";
 import { ensureDefaultModel } from "../runtime/ensure-default-model.ts";
+import { ModelProvenanceService } from "../runtime/model-provenance-service.ts";
 import { openStore } from "../runtime/open-store.ts";
 import type { Logger } from "../util/logger.ts";
 import { createApp } from "./create-app.ts";
@@ -19,9 +20,10 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const store = await openStore(config);
+  const provenance = await ModelProvenanceService.create(config.policyFile);
   const engine = createEngine(config, log);
   let draining = false;
-  const app = createApp({ engine, models: store, config, log, isDraining: () => draining });
+  const app = createApp({ engine, models: store, provenance, config, log, isDraining: () => draining });
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const instance = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>

@@ -25,18 +25,28 @@ const ndjsonFormat: StreamFormat = {
   encode: (value) => `${JSON.stringify(value)}\n`,
 };
 
-export function createSseResponse(events: AsyncIterable<object>, log: Logger): Promise<Response> {
-  return createStreamResponse(events, log, sseFormat);
+/** `headers` are added to the response, e.g. the served model's provenance. */
+export function createSseResponse(
+  events: AsyncIterable<object>,
+  log: Logger,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return createStreamResponse(events, log, sseFormat, headers);
 }
 
-export function createNdjsonResponse(events: AsyncIterable<object>, log: Logger): Promise<Response> {
-  return createStreamResponse(events, log, ndjsonFormat);
+export function createNdjsonResponse(
+  events: AsyncIterable<object>,
+  log: Logger,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return createStreamResponse(events, log, ndjsonFormat, headers);
 }
 
 async function createStreamResponse(
   events: AsyncIterable<object>,
   log: Logger,
   format: StreamFormat,
+  headers: Record<string, string>,
 ): Promise<Response> {
   const iterator = events[Symbol.asyncIterator]();
   let pending: IteratorResult<object> | undefined;
@@ -68,6 +78,11 @@ async function createStreamResponse(
     },
   });
   return new Response(stream, {
-    headers: { "content-type": format.contentType, "cache-control": "no-cache", "x-accel-buffering": "no" },
+    headers: {
+      "content-type": format.contentType,
+      "cache-control": "no-cache",
+      "x-accel-buffering": "no",
+      ...headers,
+    },
   });
 }

@@ -3,27 +3,39 @@
 import { stat } from "node:fs/promises";
 import { readGgufInfo } from "../../gguf/read-gguf.ts";
 import { summarizeGguf } from "../../gguf/summarize-gguf.ts";
+import { loadProvenanceCatalog } from "../../provenance/catalog.ts";
+import { describeModelProvenance } from "../../provenance/describe-model-provenance.ts";
 import { openStore } from "../../runtime/open-store.ts";
 import type { Command } from "../command.ts";
 import { formatBytes } from "../progress-bar.ts";
+import { formatAssessment } from "./assess-command.ts";
 
 export const inspectCommand: Command = {
   name: "inspect",
   usage: "ostrom inspect MODEL|FILE.gguf [--json]",
   summary:
-    "Show a model's GGUF metadata: architecture, parameters, quantisation, context, license, template.",
+    "Show a model's GGUF metadata and openness card: architecture, parameters, license, MOF class, OSAID.",
   flags: { json: { type: "boolean", description: "Print JSON for machines." } },
   positionals: [1, 1],
   async run({ config, flags, positionals, stdout }) {
     const target = positionals[0]!;
     const isFile = target.endsWith(".gguf") && (await stat(target).catch(() => undefined))?.isFile();
     const entry = isFile ? undefined : await (await openStore(config)).resolve(target);
-    const summary = summarizeGguf(await readGgufInfo(entry?.path ?? target));
+    const path = entry?.path ?? target;
+    const summary = summarizeGguf(await readGgufInfo(path));
+    const { record, assessment } = await describeModelProvenance({
+      path,
+      digest: entry?.digest,
+      catalog: await loadProvenanceCatalog(),
+      names: entry ? [entry.name, entry.ref] : [],
+    });
     const report = {
       ref: entry?.ref ?? null,
-      digest: entry?.digest ?? null,
-      path: entry?.path ?? target,
+      digest: record.digest?.value ?? null,
+      path,
       ...summary,
+      provenance: record,
+      assessment,
     };
     if (flags.json) {
       stdout.write(
@@ -48,6 +60,7 @@ export const inspectCommand: Command = {
     ];
     for (const [label, value] of lines)
       if (value !== null && value !== undefined) stdout.write(`${label.padEnd(16)} ${String(value)}\n`);
+    stdout.write(`\nOpenness\n${formatAssessment(report.ref ?? path, assessment)}`);
     return 0;
   },
 };

@@ -5,7 +5,7 @@ import { collectOllamaResponse, toOllamaChunks } from "../../api/ollama/ollama-o
 import { parseOllamaChat, parseOllamaEmbed, parseOllamaGenerate } from "../../api/ollama/ollama-requests.ts";
 import { hasChatTemplate } from "../../runtime/model-capabilities.ts";
 import type { ModelEntry } from "../../store/model-store.ts";
-import { type AppContext, toModelHandle } from "../app-context.ts";
+import { type AppContext, resolveServableModel } from "../app-context.ts";
 import { readJsonBody } from "../read-json-body.ts";
 import { createNdjsonResponse } from "../stream-response.ts";
 
@@ -34,32 +34,33 @@ export function createOllamaRoutes(context: AppContext): Hono {
 
   app.post("/chat", async (c) => {
     const parsed = parseOllamaChat(await readJsonBody(c), limits);
-    const model = toModelHandle(await models.resolve(parsed.modelName));
+    const { model, headers } = await resolveServableModel(context, parsed.modelName);
     const events = engine.chat({ ...parsed.request, model }, c.req.raw.signal);
-    if (parsed.stream) return createNdjsonResponse(toOllamaChunks("chat", model.ref, events), log);
-    return c.json(await collectOllamaResponse("chat", model.ref, events));
+    if (parsed.stream) return createNdjsonResponse(toOllamaChunks("chat", model.ref, events), log, headers);
+    return c.json(await collectOllamaResponse("chat", model.ref, events), 200, headers);
   });
 
   app.post("/generate", async (c) => {
     const parsed = parseOllamaGenerate(await readJsonBody(c), limits);
-    const model = toModelHandle(await models.resolve(parsed.modelName));
+    const { model, headers } = await resolveServableModel(context, parsed.modelName);
     const useChat = !parsed.raw && (await hasChatTemplate(model));
     const events = useChat
       ? engine.chat({ ...parsed.chat, model }, c.req.raw.signal)
       : engine.complete({ ...parsed.completion, model }, c.req.raw.signal);
-    if (parsed.stream) return createNdjsonResponse(toOllamaChunks("generate", model.ref, events), log);
-    return c.json(await collectOllamaResponse("generate", model.ref, events));
+    if (parsed.stream)
+      return createNdjsonResponse(toOllamaChunks("generate", model.ref, events), log, headers);
+    return c.json(await collectOllamaResponse("generate", model.ref, events), 200, headers);
   });
 
   app.post("/embed", async (c) => {
     const parsed = parseOllamaEmbed(await readJsonBody(c));
-    const model = toModelHandle(await models.resolve(parsed.modelName));
+    const { model, headers } = await resolveServableModel(context, parsed.modelName);
     const result = await engine.embed({ model, inputs: parsed.inputs }, c.req.raw.signal);
-    return c.json({
-      model: model.ref,
-      embeddings: result.vectors,
-      prompt_eval_count: result.usage.promptTokens,
-    });
+    return c.json(
+      { model: model.ref, embeddings: result.vectors, prompt_eval_count: result.usage.promptTokens },
+      200,
+      headers,
+    );
   });
 
   return app;
