@@ -36,6 +36,7 @@ import {
   startServer,
 } from "./measure-http-streams.ts";
 import {
+  activeWait,
   findOpenMpNodeLlamaCppDir,
   openMpCmakeOptions,
   runNodeLlamaCppInChild,
@@ -420,9 +421,13 @@ async function main(): Promise<void> {
       }
     }
 
-    for (const [label, nodeLlamaCppDir] of [
-      ["node-llama-cpp direct (prebuilt binaries)", undefined],
-      ["node-llama-cpp direct (built with GGML_OPENMP=ON)", openMpNodeLlamaCpp],
+    for (const [label, nodeLlamaCppDir, env] of [
+      ["node-llama-cpp direct (prebuilt binaries)", undefined, undefined],
+      [
+        "node-llama-cpp direct (GGML_OPENMP=ON build, OMP_WAIT_POLICY=active)",
+        openMpNodeLlamaCpp,
+        activeWait,
+      ],
     ] as const) {
       if (label.includes("OPENMP") && nodeLlamaCppDir === undefined) continue;
       for (const streams of [1, 4]) {
@@ -438,7 +443,7 @@ async function main(): Promise<void> {
               prompt,
               ...(nodeLlamaCppDir === undefined ? {} : { nodeLlamaCppDir, cmakeOptions: openMpCmakeOptions }),
             },
-            { timeoutMs: 300_000 },
+            { timeoutMs: 300_000, ...(env === undefined ? {} : { env }) },
           );
           return {
             decodeTokensPerSecond: run.decodeTokensPerSecond,

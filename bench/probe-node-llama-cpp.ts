@@ -87,6 +87,9 @@ function describeThreads(threads: NodeLlamaCppRunConfig["threads"]): string {
   return typeof threads === "number" ? String(threads) : `{ideal: ${threads.ideal}, min: ${threads.min}}`;
 }
 
+/** libgomp's threads spin between parallel regions instead of sleeping, like llama-server's polling pool. */
+export const activeWait = { OMP_WAIT_POLICY: "active" } as const;
+
 const variants: NodeLlamaCppVariant[] = [
   { name: "raw evaluate", config: { api: "evaluate", threads: 1 } },
   { name: "raw evaluate", config: { api: "evaluate", threads: 2 } },
@@ -163,14 +166,38 @@ const variants: NodeLlamaCppVariant[] = [
     needsOpenMpBuild: true,
   },
   {
-    name: "OpenMP build: LlamaCompletion",
-    config: { api: "completion", threads: 2 },
+    name: "OpenMP build: raw evaluate, OMP_WAIT_POLICY=active",
+    config: { api: "evaluate", threads: 1 },
+    env: activeWait,
     needsOpenMpBuild: true,
   },
-  { name: "OpenMP build: LlamaChatSession", config: { api: "chat", threads: 2 }, needsOpenMpBuild: true },
+  {
+    name: "OpenMP build: raw evaluate, OMP_WAIT_POLICY=active",
+    config: { api: "evaluate", threads: 2 },
+    env: activeWait,
+    needsOpenMpBuild: true,
+  },
+  {
+    name: "OpenMP build: LlamaCompletion, OMP_WAIT_POLICY=active",
+    config: { api: "completion", threads: 2 },
+    env: activeWait,
+    needsOpenMpBuild: true,
+  },
+  {
+    name: "OpenMP build: LlamaChatSession, OMP_WAIT_POLICY=active",
+    config: { api: "chat", threads: 2 },
+    env: activeWait,
+    needsOpenMpBuild: true,
+  },
   {
     name: "OpenMP build: raw evaluate, 4 sequences",
     config: { api: "evaluate", threads: 2, streams: 4 },
+    needsOpenMpBuild: true,
+  },
+  {
+    name: "OpenMP build: raw evaluate, 4 sequences, OMP_WAIT_POLICY=active",
+    config: { api: "evaluate", threads: 2, streams: 4 },
+    env: activeWait,
     needsOpenMpBuild: true,
   },
 ];
