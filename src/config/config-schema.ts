@@ -62,12 +62,12 @@ export const configSchema = {
     flag: "--threads",
     env: "OSTROM_THREADS",
     default: 0,
-    defaultText: "0 (one less than the cores available, at least 1)",
+    defaultText: "0 (auto: all cores with the OpenMP engine build, else one less than the cores, at least 1)",
     min: 0,
     max: 1024,
     description:
-      "CPU threads per model for inference. 0 leaves one available core to the server and uses the rest; " +
-      "never set more than the cores you have: an oversubscribed thread pool spin-waits and runs 1000x slower.",
+      "CPU threads per model for inference. Never set more than the cores you have: an oversubscribed " +
+      "thread pool spin-waits and runs 1000x slower. See docs/benchmarks.md for why auto chooses as it does.",
   }),
   contextSize: defineOption({
     kind: "integer",

@@ -5,6 +5,7 @@ import { bodyLimit } from "hono/body-limit";
 import { OstromError } from "../errors.ts";
 import type { AppContext } from "./app-context.ts";
 import { toErrorResponse } from "./error-response.ts";
+import { createConsoleRoutes } from "./routes/console-routes.ts";
 import { createOllamaRoutes } from "./routes/ollama-routes.ts";
 import { createOpenAIRoutes } from "./routes/openai-routes.ts";
 
@@ -49,6 +50,7 @@ export function createApp(context: AppContext): Hono {
 
   app.route("/v1", createOpenAIRoutes(context));
   app.route("/api", createOllamaRoutes(context));
+  app.route("/", createConsoleRoutes());
 
   app.notFound((c) => {
     throw new OstromError("not_found", `No endpoint ${c.req.method} ${c.req.path}.`);

@@ -1,6 +1,8 @@
 // One GGUF model loaded with node-llama-cpp: one context with `parallel` sequences, so concurrent
 // requests are batched into the same evaluation steps. Runs inside a runner process (runner-main.ts);
 // must not be imported by the server, so a native crash only ever takes a runner down.
+
+import os from "node:os";
 import {
   type ChatModelFunctions,
   type GbnfJsonSchema,
@@ -27,6 +29,7 @@ import type {
   ToolDefinition,
 } from "../engine.ts";
 import { StopSequenceFilter } from "../stop-sequence-filter.ts";
+import { resolveThreadCount } from "./resolve-thread-count.ts";
 import type {
   RunnerChatRequest,
   RunnerCompletionRequest,
@@ -50,7 +53,13 @@ export class LlamaRunner {
   #embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
   #nextToolCallId = 0;
 
-  private constructor(llama: Llama, model: LlamaModel, context: LlamaContext, options: RunnerLoadOptions) {
+  private constructor(
+    llama: Llama,
+    model: LlamaModel,
+    context: LlamaContext,
+    options: RunnerLoadOptions,
+    engineBuild: RunnerModelInfo["engineBuild"],
+  ) {
     this.#llama = llama;
     this.#model = model;
     this.#context = context;
@@ -61,18 +70,16 @@ export class LlamaRunner {
       trainContextSize: model.trainContextSize,
       parallel: options.parallel,
       threads: context.currentThreads,
+      engineBuild,
     };
   }
 
   static async load(options: RunnerLoadOptions): Promise<LlamaRunner> {
-    const llama = await getLlama({
-      gpu: false,
-      build: "never",
-      logLevel: LlamaLogLevel.warn,
-      logger: (level, message) => {
-        if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal)
-          process.stderr.write(`[llama] ${message}\n`);
-      },
+    const { llama, engineBuild } = await loadLlama();
+    const threads = resolveThreadCount({
+      configured: options.threads,
+      cores: os.availableParallelism(),
+      persistentThreadPool: engineBuild === "openmp",
     });
     const model = await llama.loadModel({ modelPath: options.modelPath });
     const contextSize = Math.min(options.contextSize, model.trainContextSize);
@@ -80,10 +87,10 @@ export class LlamaRunner {
       contextSize,
       sequences: options.parallel,
       // An explicit count: node-llama-cpp's CPU default oversubscribes small machines (see MODELS.md).
-      threads: { ideal: options.threads, min: 1 },
+      threads: { ideal: threads, min: 1 },
       batchSize: Math.min(512, contextSize),
     });
-    return new LlamaRunner(llama, model, context, options);
+    return new LlamaRunner(llama, model, context, options, engineBuild);
   }
 
   async chat(
@@ -351,6 +358,37 @@ export class LlamaRunner {
     this.#nextToolCallId += 1;
     return `call_${process.pid.toString(36)}_${this.#nextToolCallId.toString(36)}`;
   }
+}
+
+const llamaLogOptions = {
+  logLevel: LlamaLogLevel.warn,
+  logger: (level: LlamaLogLevel, message: string) => {
+    if (level === LlamaLogLevel.error || level === LlamaLogLevel.fatal)
+      process.stderr.write(`[llama] ${message}\n`);
+  },
+};
+
+/**
+ * The engine build to run on: the local OpenMP build made by `npm run build:engine` when it exists
+ * (persistent threads), else node-llama-cpp's prebuilt binaries. Never builds or downloads anything.
+ */
+async function loadLlama(): Promise<{ llama: Llama; engineBuild: RunnerModelInfo["engineBuild"] }> {
+  try {
+    const llama = await getLlama({
+      gpu: false,
+      build: "never",
+      cmakeOptions: { GGML_OPENMP: "ON" },
+      ...llamaLogOptions,
+    });
+    if (llama.buildType === "localBuild") return { llama, engineBuild: "openmp" };
+    await llama.dispose();
+  } catch {
+    // No local build: use the prebuilt binaries below.
+  }
+  return {
+    llama: await getLlama({ gpu: false, build: "never", ...llamaLogOptions }),
+    engineBuild: "prebuilt",
+  };
 }
 
 function toSamplingOptions(sampling: SamplingOptions) {

@@ -19,7 +19,7 @@ import type {
 import { ModelRunner } from "./model-runner.ts";
 
 export interface LocalEngineOptions {
-  /** CPU threads per model. */
+  /** CPU threads per model; 0 lets each runner choose for its engine build. */
   threads: number;
   /** Context window per request, in tokens (capped at the model's). */
   contextSize: number;
@@ -198,7 +198,7 @@ export class LocalEngine implements Engine {
     this.#loaded.set(model.digest, loaded);
     this.#options.log?.(
       `model ${model.ref} loaded (pid ${runner.pid}, context ${runner.info.contextSize} × ${runner.info.parallel}, ` +
-        `${runner.info.threads} threads, ~${formatMiB(memoryBytes)} estimated)`,
+        `${runner.info.threads} threads, ${runner.info.engineBuild} engine, ~${formatMiB(memoryBytes)} estimated)`,
     );
     return loaded;
   }

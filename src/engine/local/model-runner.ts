@@ -69,6 +69,9 @@ export class ModelRunner {
   static start(options: ModelRunnerOptions, signal: AbortSignal): Promise<ModelRunner> {
     const child = fork(runnerEntry, [], {
       execArgv: runnerExecArgv,
+      // With the OpenMP engine build, keep the thread team spinning between tokens like llama-server's
+      // pool (an idle model still uses no CPU: measured in docs/benchmarks.md).
+      env: { OMP_WAIT_POLICY: "active", ...process.env },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
     });

@@ -17,6 +17,7 @@ export interface RunnerLoadOptions {
   contextSize: number;
   /** Sequences in the shared context: requests batched together. */
   parallel: number;
+  /** Compute threads; 0 lets the runner choose for its engine build (resolve-thread-count.ts). */
   threads: number;
   /** Tokens per request at most, when the request names none. */
   maxOutputTokens: number;
@@ -44,6 +45,8 @@ export interface RunnerModelInfo {
   trainContextSize: number;
   parallel: number;
   threads: number;
+  /** `openmp` for the local OpenMP build (persistent threads), `prebuilt` otherwise. */
+  engineBuild: "openmp" | "prebuilt";
 }
 
 export type RunnerMessage =

@@ -1,0 +1,189 @@
+// The Models page: one card per model in the store (name, size, digest), with details from
+// `GET /v1/models/:id`. Cards are extensible: fields the server adds later are shown generically,
+// and `modelCardSections` takes renderers for richer parts (e.g. the openness card).
+import { describeError } from "./api.js";
+import { formatBytes, formatDate, formatShortDigest } from "./format.js";
+
+/**
+ * @typedef {ReturnType<typeof import("./api.js").createApiClient>} ApiClient
+ * @typedef {import("./api.js").ModelInfo} ModelInfo
+ * @typedef {{ label: string, format?: (value: unknown) => Node | string }} FieldView
+ */
+
+/** How known fields are labelled and shown; any other field is shown with its own name. */
+/** @type {Record<string, FieldView>} */
+const fieldViews = {
+  size: {
+    label: "Size",
+    format: (value) => (typeof value === "number" ? formatBytes(value) : String(value)),
+  },
+  digest: { label: "Digest", format: (value) => createCode(String(value)) },
+  created: {
+    label: "Added",
+    format: (value) => (typeof value === "number" ? formatDate(value) : String(value)),
+  },
+  owned_by: { label: "Owner" },
+};
+/** Fields already shown elsewhere on the card. */
+const hiddenFields = new Set(["id", "object"]);
+
+/**
+ * Renderers of extra card sections, called with a model's details; each returns a node or null.
+ * @type {Array<(model: ModelInfo) => Node | null>}
+ */
+export const modelCardSections = [];
+
+/**
+ * @param {ApiClient} api
+ * @param {Promise<ModelInfo[]>} initialModels
+ * @param {(id: string) => void} chatWith opens the Chat page with this model selected
+ */
+export function setUpModelsPage(api, initialModels, chatWith) {
+  const list = /** @type {HTMLUListElement} */ (document.getElementById("model-list"));
+  const errorBox = /** @type {HTMLElement} */ (document.getElementById("models-error"));
+
+  /** @param {Promise<ModelInfo[]>} models */
+  async function show(models) {
+    list.setAttribute("aria-busy", "true");
+    errorBox.textContent = "";
+    try {
+      const entries = await models;
+      list.replaceChildren(...entries.map((model) => createModelCard(api, model, chatWith)));
+      if (entries.length === 0) {
+        const empty = document.createElement("li");
+        empty.className = "hint";
+        empty.textContent = "No models yet. Add one with `ostrom pull` or `ostrom import FILE`.";
+        list.append(empty);
+      }
+    } catch (error) {
+      errorBox.textContent = describeError(error);
+    } finally {
+      list.setAttribute("aria-busy", "false");
+    }
+  }
+
+  let shown = false;
+  document.getElementById("models-refresh")?.addEventListener("click", () => void show(api.listModels()));
+  return {
+    /** Called each time the page is shown: the first time from the shared list, then fresh. */
+    refresh() {
+      void show(shown ? api.listModels() : initialModels);
+      shown = true;
+    },
+  };
+}
+
+/**
+ * @param {ApiClient} api
+ * @param {ModelInfo} model
+ * @param {(id: string) => void} chatWith
+ */
+function createModelCard(api, model, chatWith) {
+  const item = document.createElement("li");
+  const card = document.createElement("article");
+  card.className = "model-card";
+  const headingId = `model-${cssSafeId(model.id)}`;
+  card.setAttribute("aria-labelledby", headingId);
+
+  const heading = document.createElement("h2");
+  heading.id = headingId;
+  heading.textContent = model.id;
+
+  const summary = createFieldList(model, ["size", "digest"]);
+  const digest = summary.querySelector("code");
+  if (digest && typeof model.digest === "string") {
+    digest.textContent = formatShortDigest(model.digest);
+    digest.title = model.digest;
+  }
+
+  const details = document.createElement("div");
+  details.className = "model-details";
+  details.id = `${headingId}-details`;
+  details.hidden = true;
+
+  const detailsButton = createButton("Details");
+  detailsButton.setAttribute("aria-expanded", "false");
+  detailsButton.setAttribute("aria-controls", details.id);
+  let loaded = false;
+  detailsButton.addEventListener("click", async () => {
+    const expand = details.hidden;
+    details.hidden = !expand;
+    detailsButton.setAttribute("aria-expanded", String(expand));
+    if (!expand || loaded) return;
+    details.setAttribute("aria-busy", "true");
+    details.textContent = "Loading…";
+    try {
+      const full = await api.getModel(model.id);
+      const sections = modelCardSections.map((render) => render(full)).filter((node) => node !== null);
+      // Everything the server says about the model, the size aside (on the card already); the digest
+      // again, in full.
+      const fields = Object.keys(full).filter((field) => field !== "size");
+      details.replaceChildren(createFieldList(full, fields), ...sections);
+      loaded = true;
+    } catch (error) {
+      details.textContent = describeError(error);
+    } finally {
+      details.setAttribute("aria-busy", "false");
+    }
+  });
+
+  const chatButton = createButton("Chat with it");
+  chatButton.setAttribute("aria-label", `Chat with ${model.id}`);
+  chatButton.addEventListener("click", () => chatWith(model.id));
+
+  const actions = document.createElement("div");
+  actions.className = "card-actions";
+  actions.append(detailsButton, chatButton);
+  card.append(heading, summary, actions, details);
+  item.append(card);
+  return item;
+}
+
+/**
+ * A definition list of the given fields of a model, in order, skipping absent and hidden ones.
+ * @param {ModelInfo} model
+ * @param {string[]} fields
+ */
+function createFieldList(model, fields) {
+  const list = document.createElement("dl");
+  for (const field of fields) {
+    const value = model[field];
+    if (value === undefined || value === null || hiddenFields.has(field)) continue;
+    const view = fieldViews[field];
+    const term = document.createElement("dt");
+    term.textContent = view?.label ?? field.replaceAll("_", " ");
+    const description = document.createElement("dd");
+    if (view?.format) description.append(view.format(value));
+    else if (typeof value === "object") description.append(createCode(JSON.stringify(value, null, 2), true));
+    else description.textContent = String(value);
+    list.append(term, description);
+  }
+  return list;
+}
+
+/**
+ * @param {string} text
+ * @param {boolean} [block]
+ */
+function createCode(text, block = false) {
+  const code = document.createElement("code");
+  code.textContent = text;
+  if (!block) return code;
+  const pre = document.createElement("pre");
+  pre.tabIndex = 0;
+  pre.append(code);
+  return pre;
+}
+
+/** @param {string} label */
+function createButton(label) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.textContent = label;
+  return button;
+}
+
+/** @param {string} id */
+function cssSafeId(id) {
+  return id.replace(/[^\w-]/g, "_");
+}
