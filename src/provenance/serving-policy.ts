@@ -10,7 +10,7 @@ import type { OpennessAssessment, OpenWashingFlagCode } from "./assess-openness.
 import { formatMofClass, type MofClass } from "./mof-components.ts";
 import type { ProvenanceRecord } from "./provenance-record.ts";
 import {
-  type LicenseExpressionNode,
+  canChooseLicenses,
   normalizeLicense,
   parseLicenseExpression,
   satisfiesLicenseExpression,
@@ -201,7 +201,7 @@ export function evaluatePolicy(
   }
   if (policy.allowedLicenses !== null) {
     const allowed = new Set(policy.allowedLicenses.map((id) => id.toLowerCase()));
-    if (license === null || !canChoose(license, (id) => allowed.has(id.toLowerCase()))) {
+    if (license === null || !canChooseLicenses(license, (id) => allowed.has(id.toLowerCase()))) {
       failures.push({
         rule: "allowedLicenses",
         message: `allows only ${policy.allowedLicenses.join(", ")}, but the model is under ${licenseText}.`,
@@ -210,7 +210,7 @@ export function evaluatePolicy(
   }
   if (policy.deniedLicenses.length > 0 && license !== null) {
     const denied = new Set(policy.deniedLicenses.map((id) => id.toLowerCase()));
-    if (!canChoose(license, (id) => !denied.has(id.toLowerCase()))) {
+    if (!canChooseLicenses(license, (id) => !denied.has(id.toLowerCase()))) {
       failures.push({
         rule: "deniedLicenses",
         message: `denies ${policy.deniedLicenses.join(", ")}, and the model is under ${license}.`,
@@ -251,23 +251,4 @@ export function assertPolicy(
     "policy_violation",
     `Serving policy refuses ${name} (${failures.length} rule${failures.length === 1 ? "" : "s"} failed). ${list}`,
   );
-}
-
-/** Whether the licensee can comply with `expression` using only licenses for which `accept` holds. */
-function canChoose(expression: string, accept: (id: string) => boolean): boolean {
-  const tree = parseLicenseExpression(expression);
-  if (tree === undefined) return false;
-  const visit = (node: LicenseExpressionNode): boolean => {
-    switch (node.type) {
-      case "license":
-        return accept(node.id);
-      case "and":
-        return visit(node.left) && visit(node.right);
-      case "or":
-        return visit(node.left) || visit(node.right);
-      default:
-        return node satisfies never;
-    }
-  };
-  return visit(tree);
 }

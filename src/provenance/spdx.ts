@@ -646,21 +646,16 @@ export function parseLicenseExpression(expression: string): LicenseExpressionNod
 }
 
 /**
- * Whether an expression satisfies `test`: an OR is satisfied when the licensee may choose a satisfying
- * branch, an AND only when every part does. Unknown ids fail. A malformed expression fails.
+ * Whether the licensee can comply with `expression` using only licenses whose id `accept` takes: an OR
+ * is satisfied when some branch is, an AND only when every part is. A malformed expression fails.
  */
-export function satisfiesLicenseExpression(
-  expression: string,
-  test: (facts: LicenseFacts) => boolean,
-): boolean {
+export function canChooseLicenses(expression: string, accept: (id: string) => boolean): boolean {
   const tree = parseLicenseExpression(expression);
   if (tree === undefined) return false;
   const visit = (node: LicenseExpressionNode): boolean => {
     switch (node.type) {
-      case "license": {
-        const facts = getLicenseFacts(node.id);
-        return facts !== undefined && test(facts);
-      }
+      case "license":
+        return accept(node.id);
       case "and":
         return visit(node.left) && visit(node.right);
       case "or":
@@ -670,6 +665,17 @@ export function satisfiesLicenseExpression(
     }
   };
   return visit(tree);
+}
+
+/** Whether an expression satisfies `test` on its licenses' facts (see `canChooseLicenses`); unknown ids fail. */
+export function satisfiesLicenseExpression(
+  expression: string,
+  test: (facts: LicenseFacts) => boolean,
+): boolean {
+  return canChooseLicenses(expression, (id) => {
+    const facts = getLicenseFacts(id);
+    return facts !== undefined && test(facts);
+  });
 }
 
 /** The ids an expression names, in order, without duplicates. */
