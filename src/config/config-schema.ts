@@ -62,7 +62,7 @@ export const configSchema = {
     flag: "--threads",
     env: "OSTROM_THREADS",
     default: 0,
-    defaultText: "0 (auto: all cores with the OpenMP engine build, else one less than the cores, at least 1)",
+    defaultText: "0 (auto: one less than the cores available, at least 1)",
     min: 0,
     max: 1024,
     description:

@@ -76,11 +76,7 @@ export class LlamaRunner {
 
   static async load(options: RunnerLoadOptions): Promise<LlamaRunner> {
     const { llama, engineBuild } = await loadLlama();
-    const threads = resolveThreadCount({
-      configured: options.threads,
-      cores: os.availableParallelism(),
-      persistentThreadPool: engineBuild === "openmp",
-    });
+    const threads = resolveThreadCount({ configured: options.threads, cores: os.availableParallelism() });
     const model = await llama.loadModel({ modelPath: options.modelPath });
     const contextSize = Math.min(options.contextSize, model.trainContextSize);
     const context = await model.createContext({

@@ -19,7 +19,7 @@ import type {
 import { ModelRunner } from "./model-runner.ts";
 
 export interface LocalEngineOptions {
-  /** CPU threads per model; 0 lets each runner choose for its engine build. */
+  /** CPU threads per model; 0 lets each runner choose from the cores it has. */
   threads: number;
   /** Context window per request, in tokens (capped at the model's). */
   contextSize: number;

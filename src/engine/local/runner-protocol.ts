@@ -17,7 +17,7 @@ export interface RunnerLoadOptions {
   contextSize: number;
   /** Sequences in the shared context: requests batched together. */
   parallel: number;
-  /** Compute threads; 0 lets the runner choose for its engine build (resolve-thread-count.ts). */
+  /** Compute threads; 0 lets the runner choose (resolve-thread-count.ts). */
   threads: number;
   /** Tokens per request at most, when the request names none. */
   maxOutputTokens: number;
