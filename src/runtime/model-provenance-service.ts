@@ -3,10 +3,15 @@
 // sent with every response. The server and CLI share it; it knows nothing of HTTP.
 import { readFile } from "node:fs/promises";
 import type { OpennessAssessment } from "../provenance/assess-openness.ts";
-import { loadProvenanceCatalog, type ProvenanceCatalog } from "../provenance/catalog.ts";
+import {
+  createProvenanceCatalog,
+  loadProvenanceCatalog,
+  type ProvenanceCatalog,
+} from "../provenance/catalog.ts";
 import { describeModelProvenance, type ModelProvenance } from "../provenance/describe-model-provenance.ts";
 import { assertPolicy, parseServingPolicy, type ServingPolicy } from "../provenance/serving-policy.ts";
 import type { ModelEntry } from "../store/model-store.ts";
+import type { Logger } from "../util/logger.ts";
 
 /** The few facts every response and model listing carries. */
 export interface ProvenanceSummary {

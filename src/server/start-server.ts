@@ -20,7 +20,7 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const store = await openStore(config);
-  const provenance = await ModelProvenanceService.create(config.policyFile);
+  const provenance = await ModelProvenanceService.create(config.policyFile, log);
   const engine = createEngine(config, log);
   let draining = false;
   const app = createApp({ engine, models: store, provenance, config, log, isDraining: () => draining });
