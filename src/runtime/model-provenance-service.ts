@@ -34,11 +34,18 @@ export class ModelProvenanceService {
     this.#catalog = catalog;
   }
 
-  /** `policyFile`: a JSON serving policy; empty for none (every model may be served). */
-  static async create(policyFile: string): Promise<ModelProvenanceService> {
+  /**
+   * `policyFile`: a JSON serving policy; empty for none (every model may be served). A missing or broken
+   * catalog is logged and treated as empty: models are then judged on their GGUF metadata alone.
+   */
+  static async create(policyFile: string, log: Logger): Promise<ModelProvenanceService> {
     const policy =
       policyFile === "" ? undefined : parseServingPolicy(await readFile(policyFile, "utf8"), policyFile);
-    return new ModelProvenanceService(policy, loadProvenanceCatalog());
+    const catalog = loadProvenanceCatalog().catch((error: unknown) => {
+      log.warn(`provenance catalog unavailable, using GGUF metadata only: ${(error as Error).message}`);
+      return createProvenanceCatalog([]);
+    });
+    return new ModelProvenanceService(policy, catalog);
   }
 
   describe(entry: ModelEntry): Promise<ModelProvenance> {
