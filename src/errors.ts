@@ -50,6 +50,38 @@ export const errorCatalog = {
     description:
       "The model does not meet the serving policy set by the administrator; the message names each failed rule.",
   },
+  knowledge_base_not_found: {
+    status: 404,
+    type: "invalid_request_error",
+    description: "No knowledge base with that name exists.",
+  },
+  knowledge_base_exists: {
+    status: 409,
+    type: "invalid_request_error",
+    description: "A knowledge base with that name already exists.",
+  },
+  document_not_found: {
+    status: 404,
+    type: "invalid_request_error",
+    description: "No document with that id is in the knowledge base.",
+  },
+  document_too_large: {
+    status: 413,
+    type: "invalid_request_error",
+    description: "A document (or one JSONL record) is larger than the configured limit for ingestion.",
+  },
+  document_unsupported: {
+    status: 415,
+    type: "invalid_request_error",
+    description:
+      "A document's format is not one Ostrom ingests (plain text, Markdown, HTML, PDF, DOCX, BEIR JSONL).",
+  },
+  document_unparseable: {
+    status: 422,
+    type: "invalid_request_error",
+    description:
+      "A document could not be parsed (corrupt, encrypted, or without extractable text); the message says why.",
+  },
   not_found: { status: 404, type: "invalid_request_error", description: "No such endpoint." },
   method_not_allowed: {
     status: 405,

@@ -11,6 +11,7 @@ import { bomCommand } from "./commands/bom-command.ts";
 import { chatCommand } from "./commands/chat-command.ts";
 import { importCommand } from "./commands/import-command.ts";
 import { inspectCommand } from "./commands/inspect-command.ts";
+import { kbCommand } from "./commands/kb-command.ts";
 import { lsCommand } from "./commands/ls-command.ts";
 import { pullCommand } from "./commands/pull-command.ts";
 import { rmCommand } from "./commands/rm-command.ts";
@@ -28,6 +29,7 @@ const commands: Command[] = [
   chatCommand,
   assessCommand,
   bomCommand,
+  kbCommand,
 ];
 
 function formatUsage(): string {
