@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.ts";
-import { getTinyModelPath } from "../helpers/test-models.ts";
+import { getTinyModelPath, maxReportedTokens } from "../helpers/test-models.ts";
 
 let server: TestServer;
 /**
@@ -78,7 +78,9 @@ describe("generation", () => {
     assert.equal(typeof choice.message.content, "string");
     assert.ok(["stop", "length"].includes(choice.finish_reason));
     assert.ok(completion.usage!.prompt_tokens > 5, "the template and both messages are counted");
-    assert.ok(completion.usage!.completion_tokens >= 1 && completion.usage!.completion_tokens <= 8);
+    assert.ok(
+      completion.usage!.completion_tokens >= 1 && completion.usage!.completion_tokens <= maxReportedTokens(8),
+    );
   });
 
   test("greedy decoding is deterministic", async () => {
@@ -106,7 +108,7 @@ describe("generation", () => {
     const usage = chunks.at(-1)!.usage!;
     assert.ok(finish, "a chunk carries the finish reason");
     assert.equal(chunks.at(-1)!.choices.length, 0, "the usage chunk has no choices");
-    assert.ok(usage.completion_tokens >= 1 && usage.completion_tokens <= 10);
+    assert.ok(usage.completion_tokens >= 1 && usage.completion_tokens <= maxReportedTokens(10));
 
     const blocking = await server.client.chat.completions.create({
       model: "tiny",
@@ -137,7 +139,7 @@ describe("generation", () => {
       temperature: 0,
     });
     assert.equal(completion.object, "text_completion");
-    assert.ok(completion.usage!.completion_tokens <= 5);
+    assert.ok(completion.usage!.completion_tokens <= maxReportedTokens(5));
     const full = completion.choices[0]!.text;
     const stopAt = full.trim().slice(0, 2);
     if (stopAt.length > 0) {
@@ -165,6 +167,14 @@ describe("generation", () => {
     };
     const ask = () => server.client.completions.create(body);
     assert.equal((await ask()).choices[0]!.text, (await ask()).choices[0]!.text);
+  });
+
+  test("unseeded sampling varies between requests", async () => {
+    const ask = () =>
+      server.client.completions.create({ model: "tiny", prompt: "once", max_tokens: 24, temperature: 1 });
+    const texts = new Set<string>();
+    for (let attempt = 0; attempt < 3; attempt++) texts.add((await ask()).choices[0]!.text);
+    assert.ok(texts.size > 1, "three unseeded answers were all identical");
   });
 
   test("embeddings for a string and for an array", async () => {

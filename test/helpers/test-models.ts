@@ -35,3 +35,11 @@ export function getTinyModelPath(): Promise<string> {
 export async function createTempDir(prefix = "ostrom-test-"): Promise<string> {
   return mkdtemp(path.join(os.tmpdir(), prefix));
 }
+
+/**
+ * The most tokens a generation limited to `limit` may report: node-llama-cpp goes on past the limit to
+ * finish a UTF-8 character split over byte tokens (up to 3 more), and usage reports what was generated.
+ */
+export function maxReportedTokens(limit: number): number {
+  return limit + 3;
+}

@@ -2,6 +2,7 @@
 // requests are batched into the same evaluation steps. Runs inside a runner process (runner-main.ts);
 // must not be imported by the server, so a native crash only ever takes a runner down.
 
+import { randomInt } from "node:crypto";
 import os from "node:os";
 import {
   type ChatModelFunctions,
@@ -397,7 +398,8 @@ function toSamplingOptions(sampling: SamplingOptions) {
     topP: sampling.topP,
     topK: sampling.topK,
     minP: sampling.minP,
-    seed: sampling.seed,
+    // Unseeded sampling must vary between requests; node-llama-cpp would otherwise reuse one seed.
+    seed: sampling.seed ?? randomInt(2 ** 31),
     repeatPenalty: penalize
       ? {
           penalty: sampling.repeatPenalty ?? 1,
