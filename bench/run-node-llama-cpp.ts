@@ -202,17 +202,8 @@ function createStreamGenerator(
       const completion = new LlamaCompletion({ contextSequence: sequence });
       return async (maxTokens, startedAt = performance.now()) => {
         await sequence.clearHistory();
-        const timing: StreamTiming = { firstTokenMs: undefined, lastTokenMs: undefined, tokens: 0, text: "" };
-        timing.text = await completion.generateCompletion(prompt, {
-          maxTokens,
-          temperature: 0,
-          onToken: (chunk) => {
-            const now = performance.now() - startedAt;
-            timing.firstTokenMs ??= now;
-            timing.lastTokenMs = now;
-            timing.tokens += chunk.length;
-          },
-        });
+        const { timing, onToken } = createTokenTimer(startedAt);
+        timing.text = await completion.generateCompletion(prompt, { maxTokens, temperature: 0, onToken });
         return timing;
       };
     }
@@ -221,17 +212,8 @@ function createStreamGenerator(
       return async (maxTokens, startedAt = performance.now()) => {
         session.resetChatHistory();
         await sequence.clearHistory();
-        const timing: StreamTiming = { firstTokenMs: undefined, lastTokenMs: undefined, tokens: 0, text: "" };
-        timing.text = await session.prompt(prompt, {
-          maxTokens,
-          temperature: 0,
-          onToken: (chunk) => {
-            const now = performance.now() - startedAt;
-            timing.firstTokenMs ??= now;
-            timing.lastTokenMs = now;
-            timing.tokens += chunk.length;
-          },
-        });
+        const { timing, onToken } = createTokenTimer(startedAt);
+        timing.text = await session.prompt(prompt, { maxTokens, temperature: 0, onToken });
         return timing;
       };
     }
@@ -245,4 +227,19 @@ if (process.argv[1] !== undefined && path.resolve(process.argv[1]) === fileURLTo
   const result = await runNodeLlamaCpp(config);
   console.log(`RESULT ${JSON.stringify(result)}`);
   process.exit(0);
+}
+
+/** Records when each streamed token arrived, relative to `startedAt`. */
+function createTokenTimer(startedAt: number): {
+  timing: StreamTiming;
+  onToken: (chunk: readonly unknown[]) => void;
+} {
+  const timing: StreamTiming = { firstTokenMs: undefined, lastTokenMs: undefined, tokens: 0, text: "" };
+  const onToken = (chunk: readonly unknown[]) => {
+    const now = performance.now() - startedAt;
+    timing.firstTokenMs ??= now;
+    timing.lastTokenMs = now;
+    timing.tokens += chunk.length;
+  };
+  return { timing, onToken };
 }
