@@ -82,6 +82,17 @@ export const errorCatalog = {
     description:
       "A document could not be parsed (corrupt, encrypted, or without extractable text); the message says why.",
   },
+  unauthorized: {
+    status: 401,
+    type: "invalid_request_error",
+    description:
+      "No API key, or an unknown or revoked one, while the server requires keys (`Authorization: Bearer KEY`).",
+  },
+  forbidden: {
+    status: 403,
+    type: "invalid_request_error",
+    description: "The API key is valid but its role may not do this (e.g. a member key on an admin endpoint).",
+  },
   not_found: { status: 404, type: "invalid_request_error", description: "No such endpoint." },
   method_not_allowed: {
     status: 405,
@@ -131,6 +142,12 @@ export const errorCatalog = {
     type: "server_error",
     description:
       "The inference process for this model died while serving the request; it restarts on the next one.",
+  },
+  backend_unavailable: {
+    status: 503,
+    type: "server_error",
+    description:
+      "No backend that serves the model is reachable and healthy (remote engines down, or all failed before the first token).",
   },
   insufficient_memory: {
     status: 503,

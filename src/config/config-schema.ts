@@ -180,6 +180,25 @@ export const configSchema = {
       "JSON serving policy (minimum MOF class, OSI-approved license, training data disclosed, allowed/denied " +
       "licenses, pinned digests). Models that fail it are refused with the rules they fail.",
   }),
+  backends: defineOption({
+    kind: "list",
+    flag: "--backend",
+    env: "OSTROM_BACKENDS",
+    default: [],
+    defaultText: "none (only the local engine)",
+    description:
+      "Remote OpenAI-compatible engines (vLLM, llama.cpp server, Ollama) to route requests to, as NAME=URL " +
+      "with URL the API base (e.g. gpu1=http://10.0.0.5:8000/v1). Repeat the flag or separate with commas.",
+  }),
+  backendConcurrency: defineOption({
+    kind: "integer",
+    flag: "--backend-concurrency",
+    env: "OSTROM_BACKEND_CONCURRENCY",
+    default: 8,
+    min: 1,
+    max: 4096,
+    description: "Requests Ostrom sends to one remote backend at once per model; the rest wait in its fair queue.",
+  }),
   shutdownTimeout: defineOption({
     kind: "seconds",
     flag: "--shutdown-timeout",
