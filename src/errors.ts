@@ -93,6 +93,31 @@ export const errorCatalog = {
     type: "invalid_request_error",
     description: "The API key is valid but its role may not do this (e.g. a member key on an admin endpoint).",
   },
+  organization_not_found: {
+    status: 404,
+    type: "invalid_request_error",
+    description: "No organisation with that id exists (`ostrom tenant ls` lists them).",
+  },
+  team_not_found: {
+    status: 404,
+    type: "invalid_request_error",
+    description: "The organisation has no team with that id.",
+  },
+  api_key_not_found: {
+    status: 404,
+    type: "invalid_request_error",
+    description: "No API key with that id exists (`ostrom key list` lists them).",
+  },
+  organization_exists: {
+    status: 409,
+    type: "invalid_request_error",
+    description: "An organisation with that id (the slug of its name) already exists.",
+  },
+  team_exists: {
+    status: 409,
+    type: "invalid_request_error",
+    description: "The organisation already has a team with that id (the slug of its name).",
+  },
   not_found: { status: 404, type: "invalid_request_error", description: "No such endpoint." },
   method_not_allowed: {
     status: 405,
@@ -175,6 +200,18 @@ export const errorCatalog = {
     status: 502,
     type: "server_error",
     description: "A downloaded file's sha256 differs from the expected one; nothing was added to the store.",
+  },
+  model_integrity_failed: {
+    status: 500,
+    type: "server_error",
+    description:
+      "A stored model file no longer matches the sha256 it was imported with (changed on disk: bit rot or tampering), so it is not loaded; an administrator must import or pull it again. Retrying does not help.",
+  },
+  signature_invalid: {
+    status: 400,
+    type: "invalid_request_error",
+    description:
+      "A model's detached signature does not verify against its sha256 digest and the given public key, or the key or signature file is malformed; nothing was imported.",
   },
   invalid_configuration: {
     status: 500,

@@ -6,13 +6,16 @@ import { getConfigArgOptions, loadConfig } from "../config/load-config.ts";
 import { isOstromError } from "../errors.ts";
 import { createLogger, type LogLevel } from "../util/logger.ts";
 import type { Command } from "./command.ts";
+import { askCommand } from "./commands/ask-command.ts";
 import { assessCommand } from "./commands/assess-command.ts";
 import { bomCommand } from "./commands/bom-command.ts";
 import { chatCommand } from "./commands/chat-command.ts";
+import { declareCommand } from "./commands/declare-command.ts";
 import { importCommand } from "./commands/import-command.ts";
 import { inspectCommand } from "./commands/inspect-command.ts";
 import { kbCommand } from "./commands/kb-command.ts";
 import { lsCommand } from "./commands/ls-command.ts";
+import { mcpCommand } from "./commands/mcp-command.ts";
 import { pullCommand } from "./commands/pull-command.ts";
 import { rmCommand } from "./commands/rm-command.ts";
 import { runCommand } from "./commands/run-command.ts";
@@ -29,7 +32,10 @@ const commands: Command[] = [
   chatCommand,
   assessCommand,
   bomCommand,
+  declareCommand,
   kbCommand,
+  askCommand,
+  mcpCommand,
 ];
 
 function formatUsage(): string {

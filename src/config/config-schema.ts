@@ -96,6 +96,24 @@ export const configSchema = {
     max: 100_000,
     description: "Requests that may wait for a free slot on one model; beyond it the server answers 429.",
   }),
+  maxQueuePerKey: defineOption({
+    kind: "integer",
+    flag: "--max-queue-per-key",
+    env: "OSTROM_MAX_QUEUE_PER_KEY",
+    default: 16,
+    min: 1,
+    max: 100_000,
+    description:
+      "Requests one API key may have waiting per model; beyond it that key gets 429 `queue_full_tenant` while others still queue.",
+  }),
+  queueTimeout: defineOption({
+    kind: "seconds",
+    flag: "--queue-timeout",
+    env: "OSTROM_QUEUE_TIMEOUT",
+    default: 120,
+    min: 0,
+    description: "Longest a request waits for a slot before 429 `queue_timeout`; 0 waits without limit.",
+  }),
   keepAlive: defineOption({
     kind: "seconds",
     flag: "--keep-alive",
@@ -198,6 +216,74 @@ export const configSchema = {
     min: 1,
     max: 4096,
     description: "Requests Ostrom sends to one remote backend at once per model; the rest wait in its fair queue.",
+  }),
+  maxUploadBytes: defineOption({
+    kind: "bytes",
+    flag: "--max-upload-bytes",
+    env: "OSTROM_MAX_UPLOAD_BYTES",
+    default: 32 * 1024 * 1024,
+    description:
+      "Largest document upload (one multipart request to a knowledge base, all files together); larger ones " +
+      "get 413. Replaces --max-body-bytes on that endpoint only.",
+  }),
+  knowledgeExcludedLicenses: defineOption({
+    kind: "list",
+    flag: "--knowledge-excluded-licenses",
+    env: "OSTROM_KNOWLEDGE_EXCLUDED_LICENSES",
+    default: [],
+    defaultText: "none (documents under every license, and `unspecified`, may ground answers)",
+    description:
+      "SPDX license identifiers or patterns (`*` is a wildcard, e.g. CC-BY-NC-*) whose documents must not " +
+      "ground answers; they are left out and reported as excluded sources. `unspecified` matches documents " +
+      "ingested without a license. Repeat the flag or separate with commas.",
+  }),
+  knowledgeTopK: defineOption({
+    kind: "integer",
+    flag: "--knowledge-top-k",
+    env: "OSTROM_KNOWLEDGE_TOP_K",
+    default: 4,
+    min: 1,
+    max: 32,
+    description: "Sources a grounded answer gets when the request names no `top_k`.",
+  }),
+  knowledgeFusion: defineOption({
+    kind: "string",
+    flag: "--knowledge-fusion",
+    env: "OSTROM_KNOWLEDGE_FUSION",
+    default: "rrf",
+    choices: ["rrf", "linear"],
+    description:
+      "How hybrid search fuses its lexical (BM25) and dense rankings: reciprocal rank fusion, or a weighted " +
+      "sum of min-max normalized scores.",
+  }),
+  knowledgeFusionWeights: defineOption({
+    kind: "list",
+    flag: "--knowledge-fusion-weights",
+    env: "OSTROM_KNOWLEDGE_FUSION_WEIGHTS",
+    default: ["1", "1"],
+    defaultText: "1,1",
+    description:
+      "Weights of the lexical and the dense ranking in hybrid search, as LEXICAL,DENSE (e.g. 0.7,0.3).",
+  }),
+  knowledgeRrfK: defineOption({
+    kind: "integer",
+    flag: "--knowledge-rrf-k",
+    env: "OSTROM_KNOWLEDGE_RRF_K",
+    default: 60,
+    min: 1,
+    max: 10_000,
+    description:
+      "Rank offset of reciprocal rank fusion; larger values flatten the difference between top ranks.",
+  }),
+  embeddingBatchSize: defineOption({
+    kind: "integer",
+    flag: "--embedding-batch-size",
+    env: "OSTROM_EMBEDDING_BATCH_SIZE",
+    default: 32,
+    min: 1,
+    max: 2048,
+    description:
+      "Chunks embedded per engine call when a knowledge base with an embedding model ingests documents.",
   }),
   shutdownTimeout: defineOption({
     kind: "seconds",

@@ -98,8 +98,13 @@ export interface TokenUsage {
   completionTokens: number;
 }
 
-/** Generation streams as events: text deltas, then one `done` (tool calls arrive with it). */
+/**
+ * Generation streams as events: text deltas, then one `done` (tool calls arrive with it). Before the
+ * first of them, a request that waits for a slot may get `queued` events with its 1-based position
+ * (sent when it changes), so clients can show where they stand.
+ */
 export type GenerationEvent =
+  | { type: "queued"; position: number }
   | { type: "text"; text: string }
   | { type: "done"; finishReason: FinishReason; usage: TokenUsage; toolCalls: ToolCall[] };
 

@@ -293,3 +293,23 @@ test("knowledge base names and licenses are validated", () => {
     database.close();
   }
 });
+
+test("a Markdown document of headings only is accepted and found by its headings; an empty one fails", async () => {
+  const { database, store } = openStore();
+  try {
+    store.createKnowledgeBase("outlines");
+    const outline = path.join(folder, "outline.md");
+    const empty = path.join(folder, "empty.md");
+    await writeFile(outline, "# Onboarding\n\n## First week\n\n## Equipment\n");
+    await writeFile(empty, "\n\n");
+    const report = await ingestPaths(store, "outlines", [outline, empty]);
+    const byPath = new Map(report.files.map((file) => [path.basename(file.path), file]));
+    assert.equal(byPath.get("outline.md")?.status, "added");
+    assert.equal(byPath.get("empty.md")?.status, "failed");
+    assert.equal(byPath.get("empty.md")?.error?.code, "document_unparseable");
+    const hits = await new KnowledgeSearch(store).search("outlines", "equipment");
+    assert.equal(hits[0]?.title, "Onboarding");
+  } finally {
+    database.close();
+  }
+});

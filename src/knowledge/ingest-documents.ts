@@ -188,8 +188,8 @@ async function ingestWholeFile(
       outcome.documents.unchanged = 1;
       return outcome;
     }
-    const parsed = parseFileContent(format, content, fileName);
-    if (!parsed.blocks.some((block) => block.kind === "paragraph"))
+    const parsed = withHeadingsAsText(parseFileContent(format, content, fileName));
+    if (parsed.blocks.length === 0)
       throw new OstromError("document_unparseable", `${fileName}: no text found.`);
     const fallbackTitle = path.basename(fileName, path.extname(fileName));
     outcome.chunks = await writer.add(parsed, {
@@ -260,6 +260,20 @@ async function ingestJsonl(
   const { added, updated, removed } = outcome.documents;
   outcome.status = previous.size === 0 ? "added" : added + updated + removed > 0 ? "updated" : "unchanged";
   return outcome;
+}
+
+/**
+ * A document of headings only (an outline, a stub page) has no paragraph for the chunker to keep:
+ * its headings become its text, so it is still found by them.
+ */
+function withHeadingsAsText(parsed: ParsedDocument): ParsedDocument {
+  if (parsed.blocks.some((block) => block.kind === "paragraph")) return parsed;
+  return {
+    ...parsed,
+    blocks: parsed.blocks.flatMap((block) =>
+      block.text.trim() === "" ? [] : [{ kind: "paragraph" as const, text: block.text, page: block.page }],
+    ),
+  };
 }
 
 /** Same content under the same terms: nothing to do. New terms alone still rewrite the document. */

@@ -50,4 +50,10 @@ export const knowledgeMigrations: readonly Migration[] = [
       CREATE INDEX kb_chunks_kb ON kb_chunks (kb_id);
     `,
   },
+  {
+    version: 2,
+    name: "chat model of a knowledge base",
+    // The model that answers questions grounded in it (`kb:<name>`); NULL: the server's default.
+    up: "ALTER TABLE knowledge_bases ADD COLUMN chat_model TEXT;",
+  },
 ];

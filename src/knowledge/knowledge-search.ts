@@ -8,7 +8,7 @@ import { DenseIndex } from "./dense-index.ts";
 import type { Embedder } from "./embedder.ts";
 import { defaultFusion, type FusionOptions, fuseRankings, type RankedItem } from "./fuse-rankings.ts";
 import { normalizeVector } from "./ingest-documents.ts";
-import type { ChunkDetails, ChunkId, KnowledgeStore } from "./knowledge-store.ts";
+import type { ChunkDetails, ChunkId, KnowledgeBase, KnowledgeStore } from "./knowledge-store.ts";
 
 export type SearchMode = "lexical" | "dense" | "hybrid";
 
@@ -43,6 +43,16 @@ export class KnowledgeSearch {
 
   constructor(private readonly store: KnowledgeStore) {
     this.denseIndex = new DenseIndex(store);
+  }
+
+  /** The knowledge base searched under a name; throws `knowledge_base_not_found`. */
+  getKnowledgeBase(name: string): KnowledgeBase {
+    return this.store.getKnowledgeBase(name);
+  }
+
+  /** Drops cached vectors of a knowledge base about to be deleted (its id may be reused). */
+  forget(knowledgeBase: KnowledgeBase): void {
+    this.denseIndex.forget(knowledgeBase);
   }
 
   async search(knowledgeBaseName: string, query: string, options: SearchOptions = {}): Promise<SearchHit[]> {

@@ -25,6 +25,8 @@ export interface KnowledgeBase {
   /** The embedding model of its vectors, once a document was ingested with one. */
   embeddingModel: string | null;
   embeddingDimensions: number | null;
+  /** The model that answers questions grounded in it; null: the server's default chat model. */
+  chatModel: string | null;
   documentCount: number;
   chunkCount: number;
   generation: number;
@@ -75,6 +77,13 @@ export interface ChunkDetails {
 
 export interface CreateKnowledgeBaseOptions {
   description?: string;
+  /** Model reference that answers questions grounded in it. Default: the server's default chat model. */
+  chatModel?: string;
+  /**
+   * Embedding model reference its chunks are to be embedded with (dense and hybrid search). Default:
+   * none until a document is ingested with an embedder.
+   */
+  embeddingModel?: string;
   /** Text analysis of its lexical index; fixed for the knowledge base's life. Default `defaultTextAnalysis`. */
   settings?: Partial<TextAnalysisSettings>;
 }
@@ -88,6 +97,7 @@ interface KnowledgeBaseRow {
   settings: string;
   embedding_model: string | null;
   embedding_dimensions: number | null;
+  chat_model: string | null;
   created_at: string;
   generation: number;
   document_count: number;
@@ -109,7 +119,7 @@ interface DocumentRow {
 }
 
 const knowledgeBaseColumns = `kb.id, kb.name, kb.description, kb.settings, kb.embedding_model,
-  kb.embedding_dimensions, kb.created_at, kb.generation,
+  kb.embedding_dimensions, kb.chat_model, kb.created_at, kb.generation,
   (SELECT count(*) FROM kb_documents d WHERE d.kb_id = kb.id) AS document_count,
   (SELECT count(*) FROM kb_chunks c WHERE c.kb_id = kb.id) AS chunk_count`;
 
@@ -134,8 +144,18 @@ export class KnowledgeStore {
       if (this.findKnowledgeBase(name))
         throw new OstromError("knowledge_base_exists", `A knowledge base named "${name}" already exists.`);
       const { lastInsertRowid: id } = this.database
-        .prepare("INSERT INTO knowledge_bases (name, description, settings, created_at) VALUES (?, ?, ?, ?)")
-        .run(name, options.description ?? "", JSON.stringify(settings), new Date().toISOString());
+        .prepare(
+          `INSERT INTO knowledge_bases (name, description, settings, chat_model, embedding_model, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          name,
+          options.description ?? "",
+          JSON.stringify(settings),
+          options.chatModel || null,
+          options.embeddingModel || null,
+          new Date().toISOString(),
+        );
       this.database.exec(
         `CREATE VIRTUAL TABLE ${ftsTable(id)} USING fts5(heading, body, content='', contentless_delete=1, tokenize='${ftsTokenizer}');
          CREATE VIRTUAL TABLE ${ftsTable(id)}_vocab USING fts5vocab(${ftsTable(id)}, 'row');`,
@@ -296,7 +316,11 @@ export class KnowledgeStore {
   /** Records the embedding model of a knowledge base; refuses to mix models. */
   setEmbeddingModel(knowledgeBase: KnowledgeBaseId, model: string, dimensions: number): void {
     const kb = this.getKnowledgeBaseById(knowledgeBase);
-    if (kb.embeddingModel !== null && (kb.embeddingModel !== model || kb.embeddingDimensions !== dimensions))
+    if (
+      kb.embeddingModel !== null &&
+      (kb.embeddingModel !== model ||
+        (kb.embeddingDimensions !== null && kb.embeddingDimensions !== dimensions))
+    )
       throw new OstromError(
         "invalid_parameter",
         `Knowledge base "${kb.name}" holds vectors of ${kb.embeddingModel}; it cannot mix them with ${model}.`,
@@ -484,6 +508,7 @@ function toKnowledgeBase(row: KnowledgeBaseRow): KnowledgeBase {
     settings: { ...defaultTextAnalysis, ...(JSON.parse(row.settings) as Partial<TextAnalysisSettings>) },
     embeddingModel: row.embedding_model,
     embeddingDimensions: row.embedding_dimensions,
+    chatModel: row.chat_model,
     documentCount: row.document_count,
     chunkCount: row.chunk_count,
     generation: row.generation,

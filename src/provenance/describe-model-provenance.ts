@@ -1,13 +1,13 @@
 // One call for everything Ostrom says about a GGUF file's provenance: reads its header, finds its
-// catalog entry, merges both with an administrator's declaration, and assesses openness. The CLI's
+// catalog entry, merges both with an administrator's declaration and a verified signature, and
+// assesses openness. The CLI's
 // `bom` and `inspect`, the API and the load-time policy check all start here. Reads the file's header
 // only (and hashes it when no digest is given); no network.
 
-import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
 import { basename } from "node:path";
 import { readGgufInfo } from "../gguf/read-gguf.ts";
 import { summarizeGguf } from "../gguf/summarize-gguf.ts";
+import { hashFile } from "../util/hash-file.ts";
 import { assessOpenness, type OpennessAssessment } from "./assess-openness.ts";
 import type { CatalogMatch, ProvenanceCatalog } from "./catalog.ts";
 import { mergeProvenance, type ProvenanceFacts, type ProvenanceRecord } from "./provenance-record.ts";
@@ -18,8 +18,10 @@ export interface DescribeModelProvenanceOptions {
   /** `sha256:<hex>` when known (the store's digest); otherwise the file is hashed. */
   digest?: string;
   catalog?: ProvenanceCatalog;
-  /** What the administrator declares about this model. */
-  admin?: ProvenanceFacts;
+  /** What the administrator declares about this model (source `declared`). */
+  declared?: ProvenanceFacts;
+  /** Who signed the file, from a verified signature (source `signature`). */
+  signature?: ProvenanceFacts;
   /**
    * Other names to look the model up by in the catalog when its GGUF name and source URL match no
    * entry (GGUFs often say only `general.name: llama`): the store name, the file name.
@@ -39,13 +41,18 @@ export async function describeModelProvenance(
   options: DescribeModelProvenanceOptions,
 ): Promise<ModelProvenance> {
   const summary = summarizeGguf(await readGgufInfo(options.path));
-  const digest = options.digest ?? `sha256:${await hashFile(options.path, options.signal)}`;
+  const digest = options.digest ?? `sha256:${(await hashFile(options.path, options.signal)).hex}`;
   const catalogMatch = findCatalogMatch(options, summary);
   const catalogFacts =
     catalogMatch !== undefined && catalogMatch.matchedBy !== "base-model"
       ? catalogMatch.model.facts
       : undefined;
-  const record = mergeProvenance({ summary, digest, path: options.path }, catalogFacts, options.admin);
+  const record = mergeProvenance(
+    { summary, digest, path: options.path },
+    catalogFacts,
+    options.declared,
+    options.signature,
+  );
   return { record, assessment: assessOpenness(record), catalogMatch };
 }
 
@@ -63,13 +70,4 @@ function findCatalogMatch(
     if (model !== undefined) return { model, matchedBy: "name" };
   }
   return byGguf;
-}
-
-async function hashFile(path: string, signal: AbortSignal | undefined): Promise<string> {
-  const hash = createHash("sha256");
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
-    signal?.throwIfAborted();
-    hash.update(chunk);
-  }
-  return hash.digest("hex");
 }

@@ -18,7 +18,7 @@ import {
 } from "./provenance-record.ts";
 
 export interface MotFactsOptions {
-  /** `catalog` for Ostrom's own catalog, `admin` for what an administrator supplies. */
+  /** `catalog` for Ostrom's own catalog, `declared` for what an administrator declares. */
   readonly source: FactSource;
   /** Used when the record names no source for a fact (e.g. the YAML file's path). */
   readonly url?: string;

@@ -47,7 +47,7 @@ const license = (text: string): LicenseValue => ({
   original: text,
   url: null,
 });
-const fact = <T>(value: T, source: "catalog" | "admin"): Fact<T> => ({
+const fact = <T>(value: T, source: "catalog" | "declared"): Fact<T> => ({
   value,
   source,
   url: `https://${source}.example`,
@@ -74,14 +74,14 @@ test("GGUF facts: license name behind a placeholder id, source repository, datas
   assert.equal(facts.components?.["model-parameters-final"]?.value.availability, "available");
 });
 
-test("merge precedence is admin > catalog > gguf, per fact, keeping the losers", () => {
+test("merge precedence is declared > catalog > gguf, per fact, keeping the losers", () => {
   const record = mergeProvenance(
     { summary, path: "/m/tiny.gguf" },
     { license: fact(license("MIT"), "catalog"), producer: fact("Acme", "catalog") },
-    { license: fact(license("Apache-2.0"), "admin") },
+    { license: fact(license("Apache-2.0"), "declared") },
   );
   assert.equal(record.license?.value.expression, "Apache-2.0");
-  assert.equal(record.license?.source, "admin");
+  assert.equal(record.license?.source, "declared");
   assert.deepEqual(
     record.license?.overridden.map((item) => item.source),
     ["catalog", "gguf"],

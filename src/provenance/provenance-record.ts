@@ -1,19 +1,23 @@
-// A model's provenance record: what it is, under which license, what it was built from, and which of
-// the Model Openness Framework's components are released, each fact carrying where it came from
-// (the GGUF file itself, Ostrom's catalog, or an administrator) and when, so people can check it.
-// `mergeProvenance` combines the three sources with precedence admin > catalog > gguf, keeping the
-// facts that lost so conflicts can be shown. Pure; depends only on the GGUF summary type and the
-// license normaliser.
+// A model's provenance record: what it is, under which license, what it was built from, who signed it
+// and which of the Model Openness Framework's components are released, each fact carrying where it
+// came from (the GGUF file itself, Ostrom's catalog, an administrator's declaration, or a verified
+// signature) and when, so people can check it. `mergeProvenance` combines the sources with precedence
+// signature > declared > catalog > gguf, keeping the facts that lost so conflicts can be shown. Pure;
+// depends only on the GGUF summary type and the license normaliser.
 
 import type { GgufPlainValue } from "../gguf/gguf-metadata-values.ts";
 import type { GgufSummary } from "../gguf/summarize-gguf.ts";
 import { type MofComponentId, mofComponents } from "./mof-components.ts";
 import { type LicenseStatus, normalizeLicense } from "./spdx.ts";
 
-export type FactSource = "gguf" | "catalog" | "admin";
+/**
+ * `declared`: an administrator's declaration (`ostrom declare`); `signature`: a detached signature
+ * verified over the file's digest, which states only who signed.
+ */
+export type FactSource = "gguf" | "catalog" | "declared" | "signature";
 
 /** Higher wins. */
-const precedence: Record<FactSource, number> = { gguf: 0, catalog: 1, admin: 2 };
+const precedence: Record<FactSource, number> = { gguf: 0, catalog: 1, declared: 2, signature: 3 };
 
 export interface Fact<T> {
   readonly value: T;
@@ -55,6 +59,15 @@ export interface DatasetRef {
   readonly license: LicenseValue | null;
 }
 
+/** Who signed the model file, from a verified detached signature over its digest. */
+export interface SignerValue {
+  readonly algorithm: "ed25519";
+  /** `sha256:<hex>` of the public key's DER (SubjectPublicKeyInfo) encoding. */
+  readonly keyFingerprint: string;
+  /** Who holds the key, as the key file or the importer names it; null when unnamed. */
+  readonly name: string | null;
+}
+
 /** `unknown`: no source says whether the component is released. */
 export type Availability = "available" | "not-available" | "unknown";
 
@@ -92,6 +105,7 @@ export interface ProvenanceValues {
   readonly tags: readonly string[];
   readonly languages: readonly string[];
   readonly quantizedBy: string;
+  readonly signer: SignerValue;
 }
 
 export type ProvenanceField = keyof ProvenanceValues;
@@ -128,6 +142,7 @@ const fieldNames = [
   "tags",
   "languages",
   "quantizedBy",
+  "signer",
 ] as const satisfies readonly ProvenanceField[];
 
 // A test checks the list above names every field.
@@ -145,15 +160,18 @@ export interface GgufEvidence {
 }
 
 /**
- * Merges what the GGUF file, the catalog and the administrator say; admin > catalog > gguf for each
- * fact and for each MOF component separately. Losing facts are kept in `overridden`.
+ * Merges what the GGUF file, the catalog, the administrator and a verified signature say; each fact
+ * and each MOF component separately goes to the highest-precedence source (signature > declared >
+ * catalog > gguf) that has it. Losing facts are kept in `overridden`.
  */
 export function mergeProvenance(
   gguf: GgufEvidence | undefined,
   catalog?: ProvenanceFacts,
-  admin?: ProvenanceFacts,
+  declared?: ProvenanceFacts,
+  signature?: ProvenanceFacts,
 ): ProvenanceRecord {
-  const sources = [admin, catalog, gguf === undefined ? undefined : getGgufFacts(gguf)].filter(
+  const ggufFacts = gguf === undefined ? undefined : getGgufFacts(gguf);
+  const sources = [signature, declared, catalog, ggufFacts].filter(
     (facts): facts is ProvenanceFacts => facts !== undefined,
   );
   const record: Record<string, unknown> = {};

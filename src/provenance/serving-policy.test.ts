@@ -133,3 +133,50 @@ test("malformed policies name the bad field", () => {
     );
   }
 });
+
+test("requireSignature refuses unsigned files, and with a key list, files signed by other keys", () => {
+  const trusted = `sha256:${"a".repeat(64)}`;
+  const other = `sha256:${"b".repeat(64)}`;
+  const signedBy = (keyFingerprint: string): ProvenanceRecord => ({
+    ...openRecord,
+    signer: {
+      value: { algorithm: "ed25519", keyFingerprint, name: "Release team" },
+      source: "signature",
+      url: null,
+      date: "2026-01-01T00:00:00.000Z",
+      overridden: [],
+    },
+  });
+  const anySigner = parseServingPolicy('{"requireSignature": true}');
+  assert.equal(anySigner.requireSignature, true);
+  assert.equal(anySigner.trustedKeys, null);
+  const rules = (record: ProvenanceRecord, policy: typeof anySigner) =>
+    evaluatePolicy(record, assessOpenness(record), policy);
+  assert.deepEqual(
+    rules(openRecord, anySigner).map((failure) => failure.rule),
+    ["requireSignature"],
+  );
+  assert.match(rules(openRecord, anySigner)[0]!.message, /not signed/);
+  assert.deepEqual(rules(signedBy(other), anySigner), []);
+
+  const onlyTrusted = parseServingPolicy(JSON.stringify({ requireSignature: [trusted] }));
+  assert.deepEqual(onlyTrusted.trustedKeys, [trusted]);
+  assert.deepEqual(rules(signedBy(trusted), onlyTrusted), []);
+  const refused = rules(signedBy(other), onlyTrusted);
+  assert.equal(refused[0]?.rule, "requireSignature");
+  assert.match(refused[0]!.message, new RegExp(`Release team with key ${other}`));
+
+  const declaredSigner = signedBy(trusted);
+  const notVerified = { ...declaredSigner, signer: { ...declaredSigner.signer!, source: "declared" as const } };
+  assert.equal(rules(notVerified, onlyTrusted)[0]?.rule, "requireSignature", "only a verified signature counts");
+
+  assert.equal(parseServingPolicy('{"requireSignature": false}').requireSignature, false);
+  assert.throws(
+    () => parseServingPolicy('{"requireSignature": ["abc"]}'),
+    (error: unknown) => isOstromError(error, "invalid_provenance_record") && error.param === "requireSignature.0",
+  );
+  assert.throws(
+    () => parseServingPolicy('{"requireSignature": []}'),
+    (error: unknown) => isOstromError(error, "invalid_provenance_record") && error.param === "requireSignature",
+  );
+});

@@ -1,6 +1,7 @@
 // The administrator's serving policy: which models Ostrom may load, judged on their provenance record
 // and openness assessment (minimum MOF class, OSI-approved license, disclosed training data, allowed
-// and denied licenses, pinned digests, forbidden open-washing flags). Parsing gives errors that name
+// and denied licenses, pinned digests, forbidden open-washing flags, a verified signature, optionally
+// by one of a list of trusted keys). Parsing gives errors that name
 // the bad field; `evaluatePolicy` lists every failed rule with a message a person can act on, and
 // `assertPolicy` throws them as one `policy_violation`. Pure; no HTTP, no engine.
 
@@ -44,6 +45,22 @@ const policySchema = z.strictObject({
     .optional(),
   /** Open-washing flags that make a model unservable. Default: none. */
   deniedFlags: z.array(z.enum(flagCodes)).optional(),
+  /**
+   * `true`: the file must carry a verified signature (`ostrom import --signature`); a list of key
+   * fingerprints (`sha256:<hex>`): signed by one of those keys. Default: false.
+   */
+  requireSignature: z
+    .union([
+      z.boolean(),
+      z
+        .array(
+          z
+            .string()
+            .regex(/^sha256:[0-9a-f]{64}$/, "must be a key fingerprint, sha256:<64 lowercase hex digits>"),
+        )
+        .min(1, "must list at least one trusted key fingerprint (or be true)"),
+    ])
+    .optional(),
 });
 
 export interface ServingPolicy {
@@ -57,6 +74,9 @@ export interface ServingPolicy {
   /** null = any digest. */
   readonly pinnedDigests: readonly string[] | null;
   readonly deniedFlags: readonly OpenWashingFlagCode[];
+  readonly requireSignature: boolean;
+  /** Fingerprints of the keys whose signatures are trusted; null = any verified signature. */
+  readonly trustedKeys: readonly string[] | null;
 }
 
 export type PolicyRule =
@@ -67,7 +87,8 @@ export type PolicyRule =
   | "allowedLicenses"
   | "deniedLicenses"
   | "pinnedDigests"
-  | "deniedFlags";
+  | "deniedFlags"
+  | "requireSignature";
 
 export interface PolicyFailure {
   readonly rule: PolicyRule;
@@ -84,6 +105,8 @@ export const permissivePolicy: ServingPolicy = {
   deniedLicenses: [],
   pinnedDigests: null,
   deniedFlags: [],
+  requireSignature: false,
+  trustedKeys: null,
 };
 
 /** Parses a policy from JSON text; errors name the field (`param`) and say what is wrong. */
@@ -147,6 +170,8 @@ export function readServingPolicy(data: unknown, source = "serving policy"): Ser
     deniedLicenses: normalizeList(input.deniedLicenses, "deniedLicenses") ?? [],
     pinnedDigests: input.pinnedDigests ?? null,
     deniedFlags: input.deniedFlags ?? [],
+    requireSignature: input.requireSignature !== undefined && input.requireSignature !== false,
+    trustedKeys: Array.isArray(input.requireSignature) ? input.requireSignature : null,
   };
 }
 
@@ -232,6 +257,21 @@ export function evaluatePolicy(
       rule: "deniedFlags",
       message: `denies models flagged ${deniedFlags.map((flag) => `${flag.code} (${flag.message})`).join("; ")}`,
     });
+  }
+  if (policy.requireSignature) {
+    const signer = record.signer?.source === "signature" ? record.signer.value : undefined;
+    if (signer === undefined) {
+      failures.push({
+        rule: "requireSignature",
+        message:
+          "requires a verified signature, but the file is not signed (import it with --signature and --public-key).",
+      });
+    } else if (policy.trustedKeys !== null && !policy.trustedKeys.includes(signer.keyFingerprint)) {
+      failures.push({
+        rule: "requireSignature",
+        message: `trusts only the keys ${policy.trustedKeys.join(", ")}, but the file is signed by ${signer.name === null ? "" : `${signer.name} with `}key ${signer.keyFingerprint}.`,
+      });
+    }
   }
   return failures;
 }

@@ -197,7 +197,7 @@ export class FairScheduler {
   readonly #maxQueuedPerKey: number;
   readonly #maxQueued: number;
   readonly #batchAgeingMs: number;
-  readonly #reservedSlots: number;
+  #reservedSlots: number;
   readonly #maxRetryAfterSeconds: number;
   #capacity: number;
   readonly #root = new ShareNode("root", undefined, 0);
@@ -241,6 +241,14 @@ export class FairScheduler {
   /** Changes the number of slots, e.g. after a model reload; running requests are never cut short. */
   setCapacity(capacity: number): void {
     this.#capacity = requirePositiveInteger("capacity", capacity);
+    this.#dispatch();
+  }
+
+  /** Changes how many free slots are kept for keys with nothing running (see the header). */
+  setReservedSlots(reservedSlots: number): void {
+    const next = Math.max(0, Math.floor(reservedSlots));
+    if (next === this.#reservedSlots) return;
+    this.#reservedSlots = next;
     this.#dispatch();
   }
 

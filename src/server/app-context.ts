@@ -1,9 +1,13 @@
 // What the HTTP layer needs from the rest of Ostrom, passed in explicitly (no globals, no imports of
 // implementations), so routes are tested in process with real or fake collaborators.
 import type { Config } from "../config/config-schema.ts";
+import type { Dispatcher } from "../dispatch/dispatcher.ts";
 import type { Engine, ModelHandle } from "../engine/engine.ts";
+import { isOstromError } from "../errors.ts";
+import type { KnowledgeService } from "../knowledge/knowledge-service.ts";
 import type { ModelProvenanceService, ProvenanceSummary } from "../runtime/model-provenance-service.ts";
 import type { ModelEntry } from "../store/model-store.ts";
+import type { Authenticator } from "../tenancy/principal.ts";
 import type { Logger } from "../util/logger.ts";
 
 export interface ModelCatalogView {
@@ -13,9 +17,16 @@ export interface ModelCatalogView {
 }
 
 export interface AppContext {
+  /** The local engine, for what is loaded (`/health`, `/api/ps`); generation goes through `dispatcher`. */
   engine: Engine;
+  /** Every generation request goes through it: quotas, fair queues, placement on backends, accounting. */
+  dispatcher: Dispatcher;
+  /** Who may call the API; absent: the server is open to its own machine only. */
+  authenticator?: Authenticator;
   models: ModelCatalogView;
   provenance: ModelProvenanceService;
+  /** Knowledge bases (grounded chat, `/v1/knowledge-bases`, MCP); absent: those endpoints answer 404/400. */
+  knowledge?: KnowledgeService;
   config: Pick<Config, "maxBodyBytes" | "maxOutputTokens">;
   log: Logger;
   /** True once the server is draining for shutdown. */
@@ -34,7 +45,16 @@ export interface ServableModel {
 
 /** Resolves a requested model and checks the serving policy; every generating route starts here. */
 export async function resolveServableModel(context: AppContext, name: string): Promise<ServableModel> {
-  const entry = await context.models.resolve(name);
+  let entry: ModelEntry;
+  try {
+    entry = await context.models.resolve(name);
+  } catch (error) {
+    const remote = isOstromError(error, "model_not_found")
+      ? context.dispatcher.findRemoteModel(name)
+      : undefined;
+    if (!remote) throw error;
+    return { model: remote, headers: await context.provenance.assertRemoteServable(name) };
+  }
   const summary = await context.provenance.assertServable(entry);
   return { model: toModelHandle(entry), headers: toProvenanceHeaders(summary) };
 }

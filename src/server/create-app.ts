@@ -4,14 +4,19 @@ import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { OstromError } from "../errors.ts";
 import type { AppContext } from "./app-context.ts";
+import type { AppEnv } from "./app-env.ts";
+import { authenticateRequest } from "./authenticate-request.ts";
 import { toErrorResponse } from "./error-response.ts";
 import { createConsoleRoutes } from "./routes/console-routes.ts";
+import { createKnowledgeRoutes, isDocumentUpload } from "./routes/knowledge-routes.ts";
+import { createMcpRoutes } from "./routes/mcp-routes.ts";
 import { createOllamaRoutes } from "./routes/ollama-routes.ts";
 import { createOpenAIRoutes } from "./routes/openai-routes.ts";
+import { createMetricsRoutes, createQueueRoutes } from "./routes/operations-routes.ts";
 
-export function createApp(context: AppContext): Hono {
+export function createApp(context: AppContext): Hono<AppEnv> {
   const { log } = context;
-  const app = new Hono();
+  const app = new Hono<AppEnv>();
 
   app.use(async (c, next) => {
     const started = performance.now();
@@ -29,16 +34,23 @@ export function createApp(context: AppContext): Hono {
   });
 
   app.use(
-    bodyLimit({
-      maxSize: context.config.maxBodyBytes,
-      onError: () => {
-        throw new OstromError(
-          "request_too_large",
-          `The request body exceeds the limit of ${context.config.maxBodyBytes} bytes.`,
-        );
-      },
+    authenticateRequest({
+      authenticator: context.authenticator,
+      rejections: context.dispatcher.metrics.rejections,
     }),
   );
+
+  const limitBody = bodyLimit({
+    maxSize: context.config.maxBodyBytes,
+    onError: () => {
+      throw new OstromError(
+        "request_too_large",
+        `The request body exceeds the limit of ${context.config.maxBodyBytes} bytes.`,
+      );
+    },
+  });
+  // Document uploads have their own, larger limit (--max-upload-bytes), applied by their route.
+  app.use((c, next) => (isDocumentUpload(c.req.method, c.req.path) ? next() : limitBody(c, next)));
 
   app.get("/health", (c) => {
     const draining = context.isDraining();
@@ -49,6 +61,10 @@ export function createApp(context: AppContext): Hono {
   });
 
   app.route("/v1", createOpenAIRoutes(context));
+  app.route("/v1", createKnowledgeRoutes(context));
+  app.route("/", createMcpRoutes(context));
+  app.route("/v1", createQueueRoutes(context));
+  app.route("/", createMetricsRoutes(context));
   app.route("/api", createOllamaRoutes(context));
   app.route("/", createConsoleRoutes());
 

@@ -3,11 +3,14 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { Config } from "../config/config-schema.ts";
+import { createDispatcher } from "../runtime/create-dispatcher.ts";
 import { createEngine } from "../runtime/create-engine.ts";
 import { ensureDefaultModel } from "../runtime/ensure-default-model.ts";
 import { ModelProvenanceService } from "../runtime/model-provenance-service.ts";
+import { openKnowledgeService } from "../runtime/open-knowledge-service.ts";
 import { openStore } from "../runtime/open-store.ts";
 import type { Logger } from "../util/logger.ts";
+import { toModelHandle } from "./app-context.ts";
 import { createApp } from "./create-app.ts";
 
 export interface RunningServer {
@@ -20,10 +23,28 @@ export interface RunningServer {
 
 export async function startServer(config: Config, log: Logger): Promise<RunningServer> {
   const store = await openStore(config);
-  const provenance = await ModelProvenanceService.create(config.policyFile, log);
+  const provenance = await ModelProvenanceService.create(config, log);
   const engine = createEngine(config, log);
+  const knowledge = openKnowledgeService(config, {
+    engine,
+    async resolveModel(ref) {
+      const entry = await store.resolve(ref);
+      await provenance.assertServable(entry);
+      return toModelHandle(entry);
+    },
+  });
+  const { dispatcher, stop: stopBackends } = await createDispatcher({ config, engine, log });
   let draining = false;
-  const app = createApp({ engine, models: store, provenance, config, log, isDraining: () => draining });
+  const app = createApp({
+    engine,
+    dispatcher,
+    models: store,
+    provenance,
+    knowledge,
+    config,
+    log,
+    isDraining: () => draining,
+  });
 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const instance = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
@@ -45,13 +66,17 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const shutdown = () => {
     shutdownPromise ??= (async () => {
       draining = true;
-      log.info(`draining ${engine.pendingRequests} in-flight request(s) before exit`);
+      log.info(`draining ${dispatcher.pendingRequests} in-flight request(s) before exit`);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const deadline = Date.now() + config.shutdownTimeout * 1000;
-      while (engine.pendingRequests > 0 && Date.now() < deadline) await sleep(50);
+      dispatcher.close();
+      while (dispatcher.pendingRequests + engine.pendingRequests > 0 && Date.now() < deadline)
+        await sleep(50);
       if ("closeAllConnections" in server) server.closeAllConnections();
       await closed;
+      await stopBackends();
       await engine[Symbol.asyncDispose]();
+      knowledge[Symbol.dispose]();
       log.info("stopped");
     })();
     return shutdownPromise;

@@ -84,6 +84,11 @@ export interface ImportFileOptions {
    * (then the file must not be modified during the import), else a copy and a delete. Default: false.
    */
   move?: boolean;
+  /**
+   * Called with the file's digest once it is hashed, before anything is added to the store (e.g. to
+   * check a signature over it); throwing refuses the import and leaves nothing behind.
+   */
+  verifyDigest?: (digest: ModelDigest) => Promise<void>;
 }
 
 /** The files a resumable download keeps in tmp/, all named after one key. */
@@ -209,7 +214,7 @@ export class ModelStore {
 
     const moveInPlace =
       options.move === true && (await fs.stat(source)).dev === (await fs.stat(this.blobsDir)).dev;
-    if (moveInPlace) return this.#importByRename(source, modelName, signal);
+    if (moveInPlace) return this.#importByRename(source, modelName, signal, options.verifyDigest);
 
     const temp = this.createTempPath("import");
     try {
@@ -217,6 +222,7 @@ export class ModelStore {
       // Validate the bytes actually stored, not just the file as it was a moment ago.
       await readGgufInfo(temp, { displayName: path.basename(source), signal });
       const digest = parseModelDigest(hashed.hex);
+      await options.verifyDigest?.(digest);
       const entry = await this.#exclusive(async () => {
         await this.#placeBlob(temp, digest);
         return this.#writeManifest(digest, modelName.name, modelName.tag, {
@@ -241,6 +247,7 @@ export class ModelStore {
     source: string,
     modelName: ModelName,
     signal: AbortSignal | undefined,
+    verifyDigest: ImportFileOptions["verifyDigest"],
   ): Promise<ModelEntry> {
     let hashed: { hex: string; size: number };
     try {
@@ -249,6 +256,7 @@ export class ModelStore {
       throw toCancellation(error, signal);
     }
     const digest = parseModelDigest(hashed.hex);
+    await verifyDigest?.(digest);
     const blob = this.blobPath(digest);
     return this.#exclusive(async () => {
       const existing = await statOrUndefined(blob);

@@ -54,6 +54,12 @@ export interface PullModelOptions {
   fetchImpl?: typeof fetch;
   /** Use mirrors only, never the original URL. Default: false. */
   offline?: boolean;
+  /**
+   * Called with the file's digest once it is downloaded and verified, before it is added to the store
+   * or named (e.g. to check a signature over it); throwing refuses the pull, and the download is
+   * deleted. Default: none.
+   */
+  verifyDigest?: (digest: ModelDigest) => Promise<void>;
 }
 
 type Source =
@@ -120,6 +126,7 @@ export async function pullModel(
     if (expectedHex === undefined) return undefined;
     const digest = parseModelDigest(expectedHex);
     if (!(await store.hasBlob(digest))) return undefined;
+    await options.verifyDigest?.(digest);
     const entry = await store.tag(digest, target.ref, { kind: "pull", location });
     ctx.emit({
       phase: "done",
@@ -154,6 +161,15 @@ export async function pullModel(
             ? await downloadOverHttp(ctx, source.url)
             : await copyFromFile(ctx, source.path);
         if (attempt.ok) {
+          if (options.verifyDigest !== undefined) {
+            try {
+              await options.verifyDigest(attempt.digest);
+            } catch (error) {
+              await removeFileQuietly(ctx.paths.data);
+              await removeFileQuietly(ctx.paths.meta);
+              throw error;
+            }
+          }
           await store.addVerifiedBlob(ctx.paths.data, attempt.digest);
           await removeFileQuietly(ctx.paths.meta);
           const entry = await store.tag(attempt.digest, target.ref, { kind: "pull", location });

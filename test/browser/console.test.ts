@@ -1,15 +1,19 @@
 // The web console in a real browser: Debian's Chromium driven by playwright-core against the real
-// server and engine (tiny generated model). Screenshots go to test-artifacts/. Chromium is installed
+// server and engine (tiny generated models). Screenshots go to test-artifacts/. Chromium is installed
 // by scripts/install-browser.sh (CI runs it); without it these tests fail rather than skip.
+// The main server runs a serving policy (OSI-approved license required) over two tiny models: the
+// Apache-2.0 one everyone chats with, and an unlicensed one the policy refuses; it serves one request
+// at a time so that a second one queues. A second server, with API keys, drives sign-in and operations.
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
+import { createRandomLlamaGguf } from "../../src/gguf/create-random-llama.ts";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.ts";
-import { getTinyModelPath } from "../helpers/test-models.ts";
+import { createTempDir, getTinyModelPath } from "../helpers/test-models.ts";
 
 const chromiumPath = "/usr/bin/chromium";
 const artifactsDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../test-artifacts");
@@ -83,9 +87,10 @@ interface OpenedConsole {
 async function openConsole(
   pathAndQuery = "/",
   viewport = { width: 1100, height: 800 },
+  target: TestServer = server,
 ): Promise<OpenedConsole> {
   // A fresh context per test: its own localStorage, so conversations do not leak between tests.
-  const context = await browser.newContext({ viewport });
+  const context = await browser.newContext({ viewport, acceptDownloads: true });
   const page = await context.newPage();
   const errors: string[] = [];
   const requests: string[] = [];
@@ -94,9 +99,21 @@ async function openConsole(
   });
   page.on("pageerror", (error) => errors.push(String(error)));
   page.on("request", (request) => requests.push(request.url()));
-  await page.goto(`${server.url}${pathAndQuery}`);
-  await page.locator("#model-select option[value='tiny:latest']").waitFor({ state: "attached" });
+  await page.goto(`${target.url}${pathAndQuery}`);
+  if (target === server) {
+    await page.locator("#model-select option[value='tiny:latest']").waitFor({ state: "attached" });
+  }
   return { page, errors, requests };
+}
+
+/** A tiny random llama whose GGUF names a license (the policy of the main server requires an OSI one). */
+async function createLicensedTinyModel(license: string): Promise<string> {
+  const file = path.join(await createTempDir("ostrom-console-model-"), "licensed-tiny.gguf");
+  await createRandomLlamaGguf(file, {
+    name: "Ostrom tiny licensed llama",
+    extraMetadata: [["general.license", { type: "string", value: license }]],
+  });
+  return file;
 }
 
 async function screenshot(page: Page, name: string): Promise<void> {
@@ -143,7 +160,12 @@ describe("web console in Chromium", () => {
       );
     }
     await mkdir(artifactsDir, { recursive: true });
-    server = await startTestServer({ "tiny:latest": await getTinyModelPath() });
+    const policyFile = path.join(await createTempDir("ostrom-console-policy-"), "policy.json");
+    await writeFile(policyFile, JSON.stringify({ requireOsiApprovedLicense: true }));
+    server = await startTestServer(
+      { "tiny:latest": await createLicensedTinyModel("Apache-2.0"), "closed:latest": await getTinyModelPath() },
+      { policy: policyFile, parallel: "1" },
+    );
     browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
   });
 

@@ -66,17 +66,17 @@ test("a full queue answers 429 with Retry-After; a queued request runs when the 
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const queued = post(server, "/v1/completions", { ...body, max_tokens: 3 });
-    // Give the queued request time to reach the queue before the third arrives.
+    // Give the queued request time to reach the fair queue before the third arrives.
     for (let attempt = 0; attempt < 500; attempt++) {
-      const health = (await (await fetch(`${server.url}/health`)).json()) as {
-        loaded_models: Array<{ queuedRequests: number }>;
+      const queue = (await (await fetch(`${server.url}/v1/queue`)).json()) as {
+        pools: Array<{ queued: number }>;
       };
-      if (health.loaded_models[0]?.queuedRequests === 1) break;
+      if (queue.pools[0]?.queued === 1) break;
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     const refused = await post(server, "/v1/completions", { ...body, max_tokens: 3 });
     assert.equal(refused.status, 429);
-    assert.equal(refused.body.error.code, "too_many_requests");
+    assert.equal(refused.body.error.code, "queue_full_global");
     assert.ok(Number(refused.headers.get("retry-after")) >= 1);
     assert.equal((await running).status, 200);
     assert.equal((await queued).status, 200);

@@ -1,6 +1,6 @@
-// Sign-in with an API key. A stub for now: the server has no authentication yet, so the key is only
-// stored in localStorage and sent as `Authorization: Bearer …` with every request, ready for when
-// keys exist (issue: tenants and keys). Nothing here validates the key.
+// Where the console keeps the API key it signs in with: this browser's localStorage, sent as
+// `Authorization: Bearer …` with every request (see api.js). Nothing here checks the key; the
+// server does (sign-in.js asks it who the key belongs to).
 
 const storageKey = "ostrom.apiKey";
 
@@ -13,29 +13,8 @@ export function getApiKey() {
   }
 }
 
-/**
- * Wires the header's "API key" button to its dialog.
- * @param {HTMLButtonElement} button
- * @param {HTMLDialogElement} dialog
- */
-export function setUpApiKeyDialog(button, dialog) {
-  const form = /** @type {HTMLFormElement} */ (dialog.querySelector("form"));
-  const input = /** @type {HTMLInputElement} */ (form.elements.namedItem("api-key"));
-  const showState = () => {
-    const signedIn = getApiKey() !== "";
-    button.textContent = signedIn ? "API key ✓" : "API key";
-    button.setAttribute("aria-label", signedIn ? "API key (set)" : "API key (not set)");
-  };
-  button.addEventListener("click", () => {
-    input.value = getApiKey();
-    dialog.showModal();
-  });
-  form.addEventListener("submit", (event) => {
-    const submitter = /** @type {SubmitEvent} */ (event).submitter;
-    const action = submitter instanceof HTMLButtonElement ? submitter.value : "save";
-    if (action === "save") localStorage.setItem(storageKey, input.value.trim());
-    if (action === "clear") localStorage.removeItem(storageKey);
-    showState();
-  });
-  showState();
+/** @param {string} key the key to keep, or "" to forget it */
+export function storeApiKey(key) {
+  if (key === "") localStorage.removeItem(storageKey);
+  else localStorage.setItem(storageKey, key);
 }

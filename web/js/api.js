@@ -1,15 +1,27 @@
 // The console's only way to the server: the same public HTTP API every other client uses (no private
-// back door). Turns the OpenAI error shape into `ApiError` and streamed chat into an async iterable of
-// text deltas. Depends on nothing but the browser's fetch.
+// back door). Turns the OpenAI error shape into `ApiError`, streamed chat into an async iterable of
+// events (text, sources, queue position, token count), and uploads into XHR requests that report
+// progress. Depends on nothing but the browser's fetch and XMLHttpRequest.
 
 /**
+ * @typedef {{ license?: string, mof_class?: string, osaid?: string, flags?: string[], servable?: boolean,
+ *   policy_failures?: Array<{ rule: string, message: string }> }} ProvenanceSummary
  * @typedef {{ id: string, object: "model", created: number, owned_by: string, digest?: string,
- *   size?: number, [field: string]: unknown }} ModelInfo
+ *   size?: number, provenance?: ProvenanceSummary, [field: string]: unknown }} ModelInfo
  * @typedef {{ role: "system" | "user" | "assistant", content: string }} ChatMessage
  * @typedef {{ model: string, messages: ChatMessage[], max_tokens?: number, temperature?: number,
  *   seed?: number }} ChatOptions
- * @typedef {{ text: string } | { completionTokens: number }} ChatStreamEvent a piece of the answer, or
- *   at the end the number of tokens generated
+ * @typedef {{ index?: number, title?: string, location?: string, text?: string, score?: number,
+ *   license?: string, attribution?: string, knowledge_base?: string, document_id?: string }} Source
+ * @typedef {{ text: string } | { completionTokens: number } | { sources: Source[], excluded: Source[] }
+ *   | { queuePosition: number }} ChatStreamEvent a piece of the answer; the sources of a grounded
+ *   answer (before any token); the request's place in the queue while it waits; at the end the number
+ *   of tokens generated
+ * @typedef {{ key_name?: string, role?: string, organization?: string | null, team?: string | null,
+ *   authenticated?: boolean }} Me
+ * @typedef {{ file?: string, title?: string, status?: string,
+ *   error?: string | { code?: string, message?: string } }} UploadResult
+ * @typedef {{ loaded: number, total: number }} UploadProgress
  */
 
 /** An error answered by the API, with its stable code (see docs/errors.md) and HTTP status. */
@@ -38,30 +50,54 @@ export function describeError(error) {
 
 /**
  * @param {() => string} getApiKey the key to send as a bearer token, or "" for none
+ * @param {{ onUnauthorized?: (error: ApiError) => void }} [hooks] called on every 401 (a missing,
+ *   wrong or revoked key), e.g. to ask for a key
  */
-export function createApiClient(getApiKey) {
+export function createApiClient(getApiKey, hooks = {}) {
   /** @param {Record<string, string>} extra */
   function headers(extra = {}) {
     const key = getApiKey();
     return key ? { ...extra, authorization: `Bearer ${key}` } : extra;
   }
 
-  /**
-   * @param {string} path
-   * @param {AbortSignal} [signal]
-   * @returns {Promise<unknown>}
-   */
-  async function getJson(path, signal) {
-    const response = await fetch(path, { headers: headers({ accept: "application/json" }), signal });
-    if (!response.ok) throw await readApiError(response);
-    return response.json();
+  /** @param {ApiError} error */
+  function report(error) {
+    if (error.status === 401) hooks.onUnauthorized?.(error);
+    return error;
   }
 
+  /**
+   * A JSON request to the API; rejects with `ApiError` on any error status.
+   * @param {string} method
+   * @param {string} path
+   * @param {unknown} [body]
+   * @param {AbortSignal} [signal]
+   * @returns {Promise<any>}
+   */
+  async function requestJson(method, path, body, signal) {
+    const response = await fetch(path, {
+      method,
+      headers: headers(
+        body === undefined
+          ? { accept: "application/json" }
+          : { accept: "application/json", "content-type": "application/json" },
+      ),
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal,
+    });
+    if (!response.ok) throw report(await readApiError(response));
+    return response.status === 204 ? null : response.json();
+  }
+
+  /** @param {string} name */
+  const kbPath = (name) => `/v1/knowledge-bases/${encodeURIComponent(name)}`;
+
   return {
+    requestJson,
+
     /** @returns {Promise<ModelInfo[]>} */
     async listModels() {
-      const list = /** @type {{ data: ModelInfo[] }} */ (await getJson("/v1/models"));
-      return list.data;
+      return (await requestJson("GET", "/v1/models")).data;
     },
 
     /**
@@ -69,7 +105,115 @@ export function createApiClient(getApiKey) {
      * @returns {Promise<ModelInfo>}
      */
     async getModel(id) {
-      return /** @type {ModelInfo} */ (await getJson(`/v1/models/${encodeURIComponent(id)}`));
+      return requestJson("GET", `/v1/models/${encodeModelId(id)}`);
+    },
+
+    /**
+     * The model's full provenance record and openness assessment.
+     * @param {string} id
+     * @returns {Promise<Record<string, unknown>>}
+     */
+    async getProvenance(id) {
+      return requestJson("GET", `/v1/models/${encodeModelId(id)}/provenance`);
+    },
+
+    /**
+     * The model's AI bill of materials (CycloneDX JSON), as a file to save.
+     * @param {string} id
+     * @returns {Promise<Blob>}
+     */
+    async getBom(id) {
+      const response = await fetch(`/v1/models/${encodeModelId(id)}/bom`, { headers: headers() });
+      if (!response.ok) throw report(await readApiError(response));
+      return response.blob();
+    },
+
+    /** @returns {Promise<Me>} */
+    async getMe() {
+      return requestJson("GET", "/v1/me");
+    },
+
+    /** @returns {Promise<Array<{ name: string, description?: string, [field: string]: unknown }>>} */
+    async listKnowledgeBases() {
+      return (await requestJson("GET", "/v1/knowledge-bases")).data;
+    },
+
+    /** @param {{ name: string, description?: string }} base */
+    createKnowledgeBase(base) {
+      return requestJson("POST", "/v1/knowledge-bases", base);
+    },
+
+    /** @param {string} name */
+    deleteKnowledgeBase(name) {
+      return requestJson("DELETE", kbPath(name));
+    },
+
+    /**
+     * @param {string} name
+     * @returns {Promise<Array<Record<string, unknown>>>}
+     */
+    async listDocuments(name) {
+      return (await requestJson("GET", `${kbPath(name)}/documents`)).data;
+    },
+
+    /**
+     * @param {string} name
+     * @param {string} id
+     */
+    deleteDocument(name, id) {
+      return requestJson("DELETE", `${kbPath(name)}/documents/${encodeURIComponent(id)}`);
+    },
+
+    /**
+     * @param {string} name
+     * @param {string} query
+     * @param {number} [limit]
+     * @returns {Promise<Array<Record<string, unknown>>>}
+     */
+    async searchKnowledgeBase(name, query, limit) {
+      return (await requestJson("POST", `${kbPath(name)}/search`, { query, limit })).data;
+    },
+
+    /**
+     * Uploads files as multipart/form-data. XHR rather than fetch: only XHR reports upload progress.
+     * @param {string} name
+     * @param {File[]} files
+     * @param {{ license: string, attribution: string }} fields
+     * @param {(progress: UploadProgress) => void} onProgress
+     * @param {AbortSignal} [signal]
+     * @returns {Promise<UploadResult[]>}
+     */
+    uploadDocuments(name, files, fields, onProgress, signal) {
+      const form = new FormData();
+      if (fields.license) form.append("license", fields.license);
+      if (fields.attribution) form.append("attribution", fields.attribution);
+      for (const file of files) form.append("file", file, file.name);
+      return new Promise((resolve, reject) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open("POST", `${kbPath(name)}/documents`);
+        for (const [header, value] of Object.entries(headers({ accept: "application/json" })))
+          xhr.setRequestHeader(header, value);
+        xhr.responseType = "text";
+        xhr.upload.addEventListener("progress", (event) => {
+          if (event.lengthComputable) onProgress({ loaded: event.loaded, total: event.total });
+        });
+        xhr.addEventListener("load", () => {
+          let body;
+          try {
+            body = JSON.parse(xhr.responseText);
+          } catch {
+            body = undefined;
+          }
+          if (xhr.status >= 200 && xhr.status < 300 && Array.isArray(body?.data)) resolve(body.data);
+          else reject(report(toApiError(body, xhr.status)));
+        });
+        xhr.addEventListener("error", () => reject(new Error("the upload failed")));
+        xhr.addEventListener("abort", () =>
+          reject(new DOMException("The upload was cancelled.", "AbortError")),
+        );
+        signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+        xhr.send(form);
+      });
     },
 
     /**
@@ -86,12 +230,20 @@ export function createApiClient(getApiKey) {
         body: JSON.stringify({ ...options, stream: true, stream_options: { include_usage: true } }),
         signal,
       });
-      if (!response.ok || !response.body) throw await readApiError(response);
+      if (!response.ok || !response.body) throw report(await readApiError(response));
       for await (const data of readServerSentEvents(response.body)) {
         if (data === "[DONE]") return;
         const chunk = JSON.parse(data);
         // Once streaming has begun, the server reports errors inside the stream.
-        if (chunk.error) throw toApiError(chunk, response.status);
+        if (chunk.error) throw report(toApiError(chunk, response.status));
+        if (Array.isArray(chunk.sources)) {
+          yield {
+            sources: chunk.sources,
+            excluded: Array.isArray(chunk.excluded_sources) ? chunk.excluded_sources : [],
+          };
+        }
+        const position = chunk.ostrom?.queue?.position;
+        if (typeof position === "number") yield { queuePosition: position };
         const delta = chunk.choices?.[0]?.delta?.content;
         if (typeof delta === "string" && delta !== "") yield { text: delta };
         const tokens = chunk.usage?.completion_tokens;
@@ -99,6 +251,15 @@ export function createApiClient(getApiKey) {
       }
     },
   };
+}
+
+/**
+ * A model id in a URL path: each part encoded, the slashes of `namespace/name:tag` kept (the server's
+ * route takes the rest of the path).
+ * @param {string} id
+ */
+function encodeModelId(id) {
+  return id.split("/").map(encodeURIComponent).join("/");
 }
 
 /**

@@ -1,8 +1,13 @@
-// The Chat page: a model picker, the conversation list (kept in localStorage), the transcript with
-// answers streamed token by token and rendered as safe Markdown, and a Stop button that aborts the
-// request (the server then cancels the generation).
+// The Chat page: a model picker (models, knowledge-backed assistants `kb:<name>`; models the policy
+// refuses are listed but cannot be picked), the conversation list (kept in localStorage), the
+// transcript with answers streamed token by token and rendered as safe Markdown, the queue position
+// while a request waits, the sources of grounded answers (with license and attribution; `[n]` in the
+// answer links to source n), and a Stop button that aborts the request (the server then cancels the
+// generation).
 import { describeError } from "./api.js";
 import { createConversation, loadConversations, saveConversations } from "./conversations.js";
+import { createElement } from "./dom.js";
+import { formatScore } from "./format.js";
 import { renderMarkdown } from "./markdown.js";
 
 /**
@@ -35,6 +40,8 @@ export function setUpChatPage(api, models) {
   let current = conversations[0] ?? null;
   /** @type {AbortController | null} */
   let running = null;
+  /** Numbers answers on the page, so each answer's sources have ids of their own. */
+  let messageCount = 0;
 
   // Links such as `/?max_tokens=2000&temperature=0&seed=1#/chat` preset the options.
   const query = new URLSearchParams(location.search);
@@ -44,7 +51,7 @@ export function setUpChatPage(api, models) {
 
   const modelsReady = models.then(
     (list) => {
-      select.replaceChildren(...list.map((model) => new Option(model.id, model.id)));
+      select.replaceChildren(...createModelOptions(list));
       if (list.length === 0) {
         select.append(new Option("No models", ""));
         showNotice("The store has no models yet. Add one with `ostrom pull` or `ostrom import FILE`.");
@@ -62,7 +69,8 @@ export function setUpChatPage(api, models) {
 
   /** @param {string} id */
   function selectModel(id) {
-    if (id && [...select.options].some((option) => option.value === id)) select.value = id;
+    if (id && [...select.options].some((option) => option.value === id && !option.disabled))
+      select.value = id;
   }
 
   /** @param {string} text */
@@ -145,11 +153,14 @@ export function setUpChatPage(api, models) {
     item.append(who, body);
     if (message.role === "user") body.textContent = message.content;
     else {
-      body.append(renderMarkdown(message.content));
+      const key = `m${++messageCount}`;
+      item.dataset.key = key;
+      renderAnswerBody(body, message, key);
       const meta = document.createElement("p");
       meta.className = "message-meta";
       meta.textContent = describeAnswer(message, message.stopped ? "stopped" : "done");
       item.append(meta);
+      if (message.sources || message.excluded) item.append(createSourceList(message, key));
     }
     return item;
   }
@@ -187,12 +198,18 @@ export function setUpChatPage(api, models) {
     setRunning(true);
     /** The animation frame of a pending render: at most one render per frame, however fast tokens come. */
     let pendingFrame = 0;
+    const answerKey = answerElement.dataset.key ?? "m0";
+    /** Where the request waits in the server's queue, until its first token. */
+    let queuePosition = /** @type {number | undefined} */ (undefined);
     /** @param {"streaming" | "done" | "stopped" | "error"} state */
     const render = (state) => {
       cancelAnimationFrame(pendingFrame);
       pendingFrame = 0;
-      answerBody.replaceChildren(renderMarkdown(answer.content));
-      answerMeta.textContent = describeAnswer(answer, state);
+      renderAnswerBody(answerBody, answer, answerKey);
+      answerMeta.textContent =
+        state === "streaming" && queuePosition !== undefined && answer.content === ""
+          ? `Queued — position ${queuePosition}`
+          : describeAnswer(answer, state);
       answerElement.scrollIntoView({ block: "end" });
     };
     const renderStreaming = () => render("streaming");
@@ -214,7 +231,14 @@ export function setUpChatPage(api, models) {
           answer.content += event.text;
           // A token count as it streams, corrected by the server's own count at the end.
           answer.tokens = (answer.tokens ?? 0) + 1;
-        } else answer.tokens = event.completionTokens;
+        } else if ("completionTokens" in event) answer.tokens = event.completionTokens;
+        else if ("queuePosition" in event) queuePosition = event.queuePosition;
+        else {
+          answer.sources = event.sources;
+          answer.excluded = event.excluded;
+          answerElement.querySelector(".sources")?.remove();
+          answerElement.append(createSourceList(answer, answerKey));
+        }
         if (pendingFrame === 0) pendingFrame = requestAnimationFrame(renderStreaming);
       }
     } catch (error) {
@@ -280,6 +304,139 @@ export function setUpChatPage(api, models) {
       selectModel(id);
     },
   };
+}
+
+/**
+ * The picker's options: models that may be served, then knowledge-backed assistants, then (disabled,
+ * so they cannot be picked) the models the serving policy refuses.
+ * @param {ModelInfo[]} list
+ */
+function createModelOptions(list) {
+  const assistants = list.filter((model) => model.id.startsWith("kb:"));
+  const models = list.filter((model) => !model.id.startsWith("kb:"));
+  const refused = models.filter((model) => model.provenance?.servable === false);
+  /** @type {Array<HTMLOptionElement | HTMLOptGroupElement>} */
+  const options = models
+    .filter((model) => !refused.includes(model))
+    .map((model) => new Option(model.id, model.id));
+  if (assistants.length > 0) {
+    const group = createElement("optgroup", { label: "Knowledge assistants" });
+    group.append(...assistants.map((model) => new Option(model.id, model.id)));
+    options.push(group);
+  }
+  if (refused.length > 0) {
+    const group = createElement("optgroup", { label: "Refused by policy" });
+    for (const model of refused) {
+      const option = new Option(`${model.id} (refused)`, model.id);
+      option.disabled = true;
+      group.append(option);
+    }
+    options.push(group);
+  }
+  return options;
+}
+
+/**
+ * Renders an answer's Markdown into `body`, then turns each `[n]` that names one of its sources into
+ * a link to that source. Only text nodes outside code and links are touched, and only split: no
+ * answer text is ever parsed as HTML.
+ * @param {HTMLElement} body
+ * @param {StoredMessage} answer
+ * @param {string} key
+ */
+function renderAnswerBody(body, answer, key) {
+  body.replaceChildren(renderMarkdown(answer.content));
+  const indexes = new Set((answer.sources ?? []).map((source, position) => source.index ?? position + 1));
+  if (indexes.size === 0) return;
+  const walker = document.createTreeWalker(body, NodeFilter.SHOW_TEXT);
+  /** @type {Text[]} */
+  const texts = [];
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!node.parentElement?.closest("code, a") && /\[\d+\]/.test(node.nodeValue ?? ""))
+      texts.push(/** @type {Text} */ (node));
+  }
+  for (const node of texts) {
+    const value = node.nodeValue ?? "";
+    const pieces = value.split(/(\[\d+\])/);
+    node.replaceWith(
+      ...pieces.map((piece) => {
+        const index = Number(/^\[(\d+)\]$/.exec(piece)?.[1]);
+        if (!indexes.has(index)) return piece;
+        return createElement(
+          "a",
+          {
+            className: "citation",
+            href: `#${key}-source-${index}`,
+            "aria-label": `Source ${index}`,
+            onclick: (/** @type {MouseEvent} */ event) => {
+              // The page uses the hash for routing: move to the source without changing it.
+              event.preventDefault();
+              const target = document.getElementById(`${key}-source-${index}`);
+              target?.scrollIntoView({ block: "nearest" });
+              target?.focus();
+            },
+          },
+          piece,
+        );
+      }),
+    );
+  }
+}
+
+/**
+ * The sources of a grounded answer, numbered as the answer cites them, with license and attribution;
+ * then the documents left out because of their license.
+ * @param {StoredMessage} answer
+ * @param {string} key
+ */
+function createSourceList(answer, key) {
+  const sources = answer.sources ?? [];
+  const excluded = answer.excluded ?? [];
+  return createElement(
+    "section",
+    { className: "sources", "aria-label": "Sources" },
+    createElement("h3", {}, sources.length > 0 ? "Sources" : "No sources found"),
+    sources.length > 0 &&
+      createElement(
+        "ol",
+        {},
+        sources.map((source, position) => {
+          const index = source.index ?? position + 1;
+          return createElement(
+            "li",
+            { id: `${key}-source-${index}`, tabindex: "-1", value: index },
+            createElement("strong", {}, source.title || "Untitled"),
+            source.location
+              ? createElement("span", { className: "source-location" }, ` — ${source.location}`)
+              : null,
+            createElement(
+              "p",
+              { className: "source-meta" },
+              `License: ${source.license || "unspecified"}`,
+              source.attribution ? ` · ${source.attribution}` : "",
+              source.knowledge_base ? ` · ${source.knowledge_base}` : "",
+              typeof source.score === "number" ? ` · score ${formatScore(source.score)}` : "",
+            ),
+            source.text
+              ? createElement(
+                  "details",
+                  {},
+                  createElement("summary", {}, "Passage"),
+                  createElement("p", { className: "source-text" }, source.text),
+                )
+              : null,
+          );
+        }),
+      ),
+    excluded.length > 0 &&
+      createElement(
+        "p",
+        { className: "hint excluded-sources" },
+        `Left out because of their license: ${excluded
+          .map((source) => `${source.title || "Untitled"} (${source.license || "unspecified"})`)
+          .join("; ")}`,
+      ),
+  );
 }
 
 /**

@@ -5,7 +5,9 @@ const storageKey = "ostrom.conversations.v1";
 const maxConversations = 50;
 
 /**
- * @typedef {{ role: "user" | "assistant", content: string, stopped?: boolean, tokens?: number }} StoredMessage
+ * @typedef {import("./api.js").Source} Source
+ * @typedef {{ role: "user" | "assistant", content: string, stopped?: boolean, tokens?: number,
+ *   sources?: Source[], excluded?: Source[] }} StoredMessage
  * @typedef {{ id: string, title: string, model: string, messages: StoredMessage[], updatedAt: number }} Conversation
  */
 

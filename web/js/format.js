@@ -1,4 +1,4 @@
-// Formatting of sizes, digests and dates for display. Pure functions; no DOM.
+// Formatting of sizes, digests, dates and scores for display. Pure functions; no DOM.
 
 /** @param {number} bytes */
 export function formatBytes(bytes) {
@@ -26,4 +26,13 @@ export function formatShortDigest(digest) {
 export function formatDate(unixSeconds) {
   const date = new Date(unixSeconds * 1000);
   return Number.isNaN(date.getTime()) ? "unknown" : date.toLocaleString();
+}
+
+/**
+ * A relevance score readably: fused retrieval scores can be tiny.
+ * @param {unknown} score
+ */
+export function formatScore(score) {
+  if (typeof score !== "number" || !Number.isFinite(score)) return "";
+  return Math.abs(score) >= 0.01 || score === 0 ? score.toFixed(3) : score.toPrecision(2);
 }

@@ -1,8 +1,13 @@
-// The Models page: one card per model in the store (name, size, digest), with details from
-// `GET /v1/models/:id`. Cards are extensible: fields the server adds later are shown generically,
-// and `modelCardSections` takes renderers for richer parts (e.g. the openness card).
+// The Models page: one card per model in the store (name, size, digest, license, MOF class, OSAID
+// verdict), with details from `GET /v1/models/:id` and the openness card from
+// `GET /v1/models/:id/provenance`, and the AI bill of materials to download. Models the serving
+// policy refuses say so with every failed rule, and offer no chat. Fields the server adds later are
+// shown generically. Knowledge-backed aliases (`kb:<name>`) are assistants, not stored models: the
+// Chat page lists them, this page does not.
 import { describeError } from "./api.js";
+import { createElement } from "./dom.js";
 import { formatBytes, formatDate, formatShortDigest } from "./format.js";
+import { createOpennessCard, createRefusal } from "./openness-card.js";
 
 /**
  * @typedef {ReturnType<typeof import("./api.js").createApiClient>} ApiClient
@@ -25,13 +30,20 @@ const fieldViews = {
   owned_by: { label: "Owner" },
 };
 /** Fields already shown elsewhere on the card. */
-const hiddenFields = new Set(["id", "object"]);
+const hiddenFields = new Set(["id", "object", "provenance"]);
 
 /**
- * Renderers of extra card sections, called with a model's details; each returns a node or null.
- * @type {Array<(model: ModelInfo) => Node | null>}
+ * @param {ModelInfo} model
+ * @returns {boolean} false when the serving policy refuses the model
  */
-export const modelCardSections = [];
+export function isServable(model) {
+  return model.provenance?.servable !== false;
+}
+
+/** @param {ModelInfo} model */
+export function isKnowledgeAlias(model) {
+  return model.id.startsWith("kb:");
+}
 
 /**
  * @param {ApiClient} api
@@ -47,7 +59,7 @@ export function setUpModelsPage(api, initialModels, chatWith) {
     list.setAttribute("aria-busy", "true");
     errorBox.textContent = "";
     try {
-      const entries = await models;
+      const entries = (await models).filter((model) => !isKnowledgeAlias(model));
       list.replaceChildren(...entries.map((model) => createModelCard(api, model, chatWith)));
       if (entries.length === 0) {
         const empty = document.createElement("li");
@@ -90,6 +102,36 @@ function createModelCard(api, model, chatWith) {
   heading.textContent = model.id;
 
   const summary = createFieldList(model, ["size", "digest"]);
+  const provenance = model.provenance;
+  if (provenance) {
+    const pairs = /** @type {Array<[string, string | undefined]>} */ ([
+      ["License", provenance.license],
+      ["MOF class", provenance.mof_class],
+      [
+        "OSAID",
+        provenance.osaid === "pass"
+          ? "✓ passes"
+          : provenance.osaid === "fail"
+            ? "✗ does not pass"
+            : provenance.osaid,
+      ],
+    ]);
+    for (const [label, value] of pairs) {
+      if (value) summary.append(createElement("dt", {}, label), createElement("dd", {}, value));
+    }
+    if (provenance.flags && provenance.flags.length > 0) {
+      summary.append(
+        createElement("dt", {}, "Warnings"),
+        createElement(
+          "dd",
+          { className: "flag-count" },
+          `⚠ ${provenance.flags.length} open-washing flag${provenance.flags.length === 1 ? "" : "s"}`,
+        ),
+      );
+    }
+  }
+  const servable = isServable(model);
+  if (!servable) card.dataset.refused = "true";
   const digest = summary.querySelector("code");
   if (digest && typeof model.digest === "string") {
     digest.textContent = formatShortDigest(model.digest);
@@ -113,12 +155,18 @@ function createModelCard(api, model, chatWith) {
     details.setAttribute("aria-busy", "true");
     details.textContent = "Loading…";
     try {
-      const full = await api.getModel(model.id);
-      const sections = modelCardSections.map((render) => render(full)).filter((node) => node !== null);
+      const [full, openness] = await Promise.all([
+        api.getModel(model.id),
+        api.getProvenance(model.id).then(
+          (provenance) => createOpennessCard(model.id, provenance),
+          (/** @type {unknown} */ error) =>
+            createElement("p", { className: "error" }, `Openness card unavailable: ${describeError(error)}`),
+        ),
+      ]);
       // Everything the server says about the model, the size aside (on the card already); the digest
       // again, in full.
       const fields = Object.keys(full).filter((field) => field !== "size");
-      details.replaceChildren(createFieldList(full, fields), ...sections);
+      details.replaceChildren(createFieldList(full, fields), openness);
       loaded = true;
     } catch (error) {
       details.textContent = describeError(error);
@@ -127,14 +175,32 @@ function createModelCard(api, model, chatWith) {
     }
   });
 
-  const chatButton = createButton("Chat with it");
-  chatButton.setAttribute("aria-label", `Chat with ${model.id}`);
-  chatButton.addEventListener("click", () => chatWith(model.id));
+  const bomButton = createButton("Download BOM");
+  bomButton.setAttribute("aria-label", `Download the AI bill of materials of ${model.id}`);
+  const bomStatus = createElement("span", { className: "hint", role: "status" });
+  bomButton.addEventListener("click", async () => {
+    bomStatus.textContent = "Preparing…";
+    try {
+      saveBlob(await api.getBom(model.id), `${model.id.replace(/[^\w.-]+/g, "_")}.cdx.json`);
+      bomStatus.textContent = "";
+    } catch (error) {
+      bomStatus.textContent = describeError(error);
+    }
+  });
 
   const actions = document.createElement("div");
   actions.className = "card-actions";
-  actions.append(detailsButton, chatButton);
-  card.append(heading, summary, actions, details);
+  actions.append(detailsButton);
+  if (servable) {
+    const chatButton = createButton("Chat with it");
+    chatButton.setAttribute("aria-label", `Chat with ${model.id}`);
+    chatButton.addEventListener("click", () => chatWith(model.id));
+    actions.append(chatButton);
+  }
+  actions.append(bomButton, bomStatus);
+  card.append(heading, summary);
+  if (!servable) card.append(createRefusal(model.provenance?.policy_failures ?? []));
+  card.append(actions, details);
   item.append(card);
   return item;
 }
@@ -181,6 +247,20 @@ function createButton(label) {
   button.type = "button";
   button.textContent = label;
   return button;
+}
+
+/**
+ * Saves a blob as a file through a temporary object URL (a plain link could not send the API key).
+ * @param {Blob} blob
+ * @param {string} name
+ */
+function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const link = createElement("a", { href: url, download: name, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 /** @param {string} id */

@@ -15,6 +15,7 @@ function textPart(kind: Kind, text: string) {
 export async function* toOllamaChunks(kind: Kind, model: string, events: AsyncIterable<GenerationEvent>) {
   const started = process.hrtime.bigint();
   for await (const event of events) {
+    if (event.type === "queued") continue;
     const createdAt = new Date().toISOString();
     if (event.type === "text") {
       yield { model, created_at: createdAt, ...textPart(kind, event.text), done: false };

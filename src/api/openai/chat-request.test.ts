@@ -105,3 +105,29 @@ test("embedding inputs: a string or a non-empty list of non-empty strings", () =
   rejectsWithParam(() => parseEmbeddingRequest({ model: "m", input: ["a", ""] }), "input");
   rejectsWithParam(() => parseEmbeddingRequest({ model: "m", input: "a", dimensions: 8 }), "dimensions");
 });
+
+test("the knowledge extension field is parsed and validated, naming the parameter", () => {
+  const messages = [{ role: "user", content: "hi" }];
+  const parsed = parseChatRequest(
+    { model: "m", messages, knowledge: { bases: ["handbook", "wiki"], top_k: 3 } },
+    limits,
+  );
+  assert.deepEqual(parsed.knowledge, { bases: ["handbook", "wiki"], topK: 3 });
+  assert.equal(parseChatRequest({ model: "m", messages }, limits).knowledge, undefined);
+  rejectsWithParam(
+    () => parseChatRequest({ model: "m", messages, knowledge: { bases: [] } }, limits),
+    "knowledge.bases",
+  );
+  rejectsWithParam(
+    () => parseChatRequest({ model: "m", messages, knowledge: { bases: ["a"], top_k: 99 } }, limits),
+    "knowledge.top_k",
+  );
+  rejectsWithParam(
+    () => parseChatRequest({ model: "m", messages, knowledge: { bases: ["a"], topk: 3 } }, limits),
+    "knowledge",
+  );
+  rejectsWithParam(
+    () => parseChatRequest({ model: "m", messages, knowledge: "handbook" }, limits),
+    "knowledge",
+  );
+});

@@ -44,6 +44,18 @@ const toolChoiceSchema = z
   ])
   .nullish();
 
+/** Ostrom's extension: ground the answer in knowledge bases (`{"bases": ["handbook"], "top_k": 4}`). */
+const knowledgeSchema = z
+  .object({
+    bases: z
+      .array(z.string().min(1).max(64))
+      .min(1, "name at least one knowledge base")
+      .max(8, "name at most 8 knowledge bases"),
+    top_k: z.number().int().min(1).max(32).optional(),
+  })
+  .strict()
+  .nullish();
+
 export const chatCompletionRequestSchema = z.object({
   model: z.string().min(1),
   messages: z.array(messageSchema).min(1),
@@ -55,6 +67,7 @@ export const chatCompletionRequestSchema = z.object({
   tool_choice: toolChoiceSchema,
   parallel_tool_calls: z.boolean().nullish(),
   logprobs: z.boolean().nullish(),
+  knowledge: knowledgeSchema,
   ...samplingFields,
 });
 
@@ -63,6 +76,8 @@ export interface ParsedChatRequest {
   stream: boolean;
   includeUsage: boolean;
   request: Omit<ChatRequest, "model">;
+  /** Knowledge bases to ground the answer in (the `knowledge` extension field), when asked. */
+  knowledge?: { bases: string[]; topK?: number };
 }
 
 export function parseChatRequest(body: unknown, limits: SamplingLimits): ParsedChatRequest {
@@ -78,6 +93,14 @@ export function parseChatRequest(body: unknown, limits: SamplingLimits): ParsedC
     modelName: parsed.model,
     stream: parsed.stream ?? false,
     includeUsage: parsed.stream_options?.include_usage ?? false,
+    ...(parsed.knowledge
+      ? {
+          knowledge: {
+            bases: parsed.knowledge.bases,
+            ...(parsed.knowledge.top_k !== undefined ? { topK: parsed.knowledge.top_k } : {}),
+          },
+        }
+      : {}),
     request: {
       messages: parsed.messages.map(toChatMessage),
       sampling: toSamplingOptions(

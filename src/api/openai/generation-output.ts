@@ -1,7 +1,14 @@
 // Turns the engine's generation events into OpenAI output: stream chunks for SSE, or one collected
 // result for non-streaming responses. Pure over the event iterable.
 import type { FinishReason, GenerationEvent, TokenUsage, ToolCall } from "../../engine/engine.ts";
-import { type ResponseHead, toChatChunk, toCompletion, toToolCallDeltas, toUsageChunk } from "./responses.ts";
+import {
+  type ResponseHead,
+  toChatChunk,
+  toCompletion,
+  toQueueChunk,
+  toToolCallDeltas,
+  toUsageChunk,
+} from "./responses.ts";
 
 export interface CollectedGeneration {
   text: string;
@@ -15,6 +22,7 @@ export async function collectGeneration(
 ): Promise<CollectedGeneration> {
   let text = "";
   for await (const event of events) {
+    if (event.type === "queued") continue;
     if (event.type === "text") text += event.text;
     else return { text, finishReason: event.finishReason, usage: event.usage, toolCalls: event.toolCalls };
   }
@@ -28,6 +36,10 @@ export async function* toChatChunks(
 ) {
   let started = false;
   for await (const event of events) {
+    if (event.type === "queued") {
+      yield toQueueChunk(head, "chat.completion.chunk", event.position);
+      continue;
+    }
     const role = started ? {} : { role: "assistant" as const };
     started = true;
     if (event.type === "text") {
@@ -50,6 +62,10 @@ export async function* toCompletionChunks(
   includeUsage: boolean,
 ) {
   for await (const event of events) {
+    if (event.type === "queued") {
+      yield toQueueChunk(head, "text_completion", event.position);
+      continue;
+    }
     if (event.type === "text") {
       yield toCompletion(head, event.text, null);
       continue;

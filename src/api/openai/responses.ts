@@ -143,3 +143,22 @@ export function toEmbeddingList(
     usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
   };
 }
+
+/**
+ * Ostrom's extension chunk for a request waiting for a slot: no choices (which OpenAI clients accept, as
+ * for the usage chunk) and `ostrom.queue.position`, 1-based, sent again whenever the position changes.
+ */
+export function toQueueChunk(
+  head: ResponseHead,
+  object: "chat.completion.chunk" | "text_completion",
+  position: number,
+) {
+  return {
+    id: head.id,
+    object,
+    created: head.created,
+    model: head.model,
+    choices: [],
+    ostrom: { queue: { position } },
+  };
+}

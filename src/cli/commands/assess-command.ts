@@ -17,7 +17,7 @@ export const assessCommand: Command = {
   async run({ flags, positionals, stdout }) {
     const file = positionals[0]!;
     const mot = parseMotYaml(await readFile(file, "utf8"), file);
-    const record = mergeProvenance(undefined, undefined, getMotFacts(mot, { source: "admin", url: file }));
+    const record = mergeProvenance(undefined, undefined, getMotFacts(mot, { source: "declared", url: file }));
     const assessment = assessOpenness(record);
     if (flags.json) {
       stdout.write(`${JSON.stringify({ model: mot.release.name, ...assessment }, null, 2)}\n`);

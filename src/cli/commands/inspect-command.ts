@@ -1,10 +1,15 @@
 // `ostrom inspect MODEL`: what a GGUF says about itself: architecture, size, quantisation, context,
-// license keys and chat template. MODEL is a store name or a path to a .gguf file.
+// license keys and chat template, then its openness card and where each provenance fact comes from
+// (GGUF, catalog, the administrator's declaration, a verified signature) and the serving policy's
+// verdict. MODEL is a store name or a path to a .gguf file.
 import { stat } from "node:fs/promises";
 import { readGgufInfo } from "../../gguf/read-gguf.ts";
 import { summarizeGguf } from "../../gguf/summarize-gguf.ts";
 import { loadProvenanceCatalog } from "../../provenance/catalog.ts";
 import { describeModelProvenance } from "../../provenance/describe-model-provenance.ts";
+import type { PolicyResult } from "../../provenance/provenance-json.ts";
+import { formatProvenanceSources } from "../../provenance/format-provenance-sources.ts";
+import { ModelProvenanceService } from "../../runtime/model-provenance-service.ts";
 import { openStore } from "../../runtime/open-store.ts";
 import type { Command } from "../command.ts";
 import { formatBytes } from "../progress-bar.ts";
@@ -17,18 +22,21 @@ export const inspectCommand: Command = {
     "Show a model's GGUF metadata and openness card: architecture, parameters, license, MOF class, OSAID.",
   flags: { json: { type: "boolean", description: "Print JSON for machines." } },
   positionals: [1, 1],
-  async run({ config, flags, positionals, stdout }) {
+  async run({ config, flags, positionals, stdout, log }) {
     const target = positionals[0]!;
     const isFile = target.endsWith(".gguf") && (await stat(target).catch(() => undefined))?.isFile();
     const entry = isFile ? undefined : await (await openStore(config)).resolve(target);
     const path = entry?.path ?? target;
     const summary = summarizeGguf(await readGgufInfo(path));
-    const { record, assessment } = await describeModelProvenance({
-      path,
-      digest: entry?.digest,
-      catalog: await loadProvenanceCatalog(),
-      names: entry ? [entry.name, entry.ref] : [],
-    });
+    // A stored model gets what the server would say (declarations, signature, policy); a bare file
+    // only its header and the catalog.
+    const service = entry === undefined ? undefined : await ModelProvenanceService.create(config, log);
+    const { record, assessment } =
+      entry === undefined || service === undefined
+        ? await describeModelProvenance({ path, catalog: await loadProvenanceCatalog(), names: [] })
+        : await service.describe(entry);
+    const policy: PolicyResult | null =
+      entry === undefined || service === undefined ? null : await service.getPolicyResult(entry);
     const report = {
       ref: entry?.ref ?? null,
       digest: record.digest?.value ?? null,
@@ -36,6 +44,7 @@ export const inspectCommand: Command = {
       ...summary,
       provenance: record,
       assessment,
+      policy,
     };
     if (flags.json) {
       stdout.write(
@@ -61,6 +70,12 @@ export const inspectCommand: Command = {
     for (const [label, value] of lines)
       if (value !== null && value !== undefined) stdout.write(`${label.padEnd(16)} ${String(value)}\n`);
     stdout.write(`\nOpenness\n${formatAssessment(report.ref ?? path, assessment)}`);
+    stdout.write(`\nSources\n${formatProvenanceSources(record)}`);
+    if (policy !== null) {
+      stdout.write(
+        `\nServing policy   ${policy.servable ? "may be served" : "refused"}\n${policy.failures.map((failure) => `  ✗ ${failure.rule}: ${failure.message}\n`).join("")}`,
+      );
+    }
     return 0;
   },
 };

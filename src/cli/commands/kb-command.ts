@@ -3,15 +3,22 @@
 // data directory, shared with the server.
 import path from "node:path";
 import { invalidParameter } from "../../errors.ts";
+import { createEngineEmbedder } from "../../knowledge/engine-embedder.ts";
+import { formatScore } from "../../knowledge/format-sources.ts";
 import { type FileOutcome, ingestPaths } from "../../knowledge/ingest-documents.ts";
 import { KnowledgeSearch } from "../../knowledge/knowledge-search.ts";
 import { KnowledgeStore } from "../../knowledge/knowledge-store.ts";
+import { createEngine } from "../../runtime/create-engine.ts";
+import { getKnowledgeDatabasePath } from "../../runtime/open-knowledge-service.ts";
+import { openStore } from "../../runtime/open-store.ts";
+import { toModelHandle } from "../../server/app-context.ts";
 import { openSqliteDatabase } from "../../storage/sqlite/open-sqlite-database.ts";
 import type { Command, CommandInput } from "../command.ts";
 import { formatTable } from "./ls-command.ts";
+import { quietUnlessVerbose } from "./run-command.ts";
 
 const usage = [
-  "ostrom kb create NAME [--description TEXT]",
+  "ostrom kb create NAME [--description TEXT] [--model MODEL] [--embedding-model MODEL]",
   "       ostrom kb ls [NAME] [--json]",
   "       ostrom kb rm NAME",
   "       ostrom kb add NAME PATH… [--license SPDX] [--attribution TEXT]",
@@ -33,17 +40,27 @@ export const kbCommand: Command = {
       description: "Credit line shown with results from the added documents (add).",
     },
     description: { type: "string", description: "What the knowledge base holds (create)." },
+    model: {
+      type: "string",
+      description:
+        "Model answering questions from it, `kb:NAME` and `ostrom ask` (create); default: the default model.",
+    },
+    "embedding-model": {
+      type: "string",
+      description:
+        "Embedding model its chunks are embedded with for hybrid search (create); default: none, BM25 only.",
+    },
     limit: { type: "string", description: "Results to show (search); default 5." },
   },
   positionals: [1, Number.MAX_SAFE_INTEGER],
   async run(input) {
     const [action, ...rest] = input.positionals;
-    const database = openSqliteDatabase(path.join(input.config.dataDir, "ostrom.db"));
+    const database = openSqliteDatabase(getKnowledgeDatabasePath(input.config));
     try {
       const store = KnowledgeStore.open(database);
       switch (action) {
         case "create":
-          return runCreate(store, rest, input);
+          return await runCreate(store, rest, input);
         case "ls":
           return runList(store, rest, input);
         case "rm":
@@ -68,10 +85,22 @@ function expectArguments(rest: string[], min: number, max: number, input: Comman
   return false;
 }
 
-function runCreate(store: KnowledgeStore, rest: string[], input: CommandInput): number {
+async function runCreate(store: KnowledgeStore, rest: string[], input: CommandInput): Promise<number> {
   if (!expectArguments(rest, 1, 1, input)) return 2;
   const description = typeof input.flags.description === "string" ? input.flags.description : "";
-  const created = store.createKnowledgeBase(rest[0] ?? "", { description });
+  const models = await openStore(input.config);
+  // Model names are checked now, so that a typo fails here and not at the first question.
+  const chatModel =
+    typeof input.flags.model === "string" ? (await models.resolve(input.flags.model)).ref : undefined;
+  const embeddingModel =
+    typeof input.flags["embedding-model"] === "string"
+      ? (await models.resolve(input.flags["embedding-model"])).ref
+      : undefined;
+  const created = store.createKnowledgeBase(rest[0] ?? "", {
+    description,
+    ...(chatModel ? { chatModel } : {}),
+    ...(embeddingModel ? { embeddingModel } : {}),
+  });
   input.stdout.write(`Created knowledge base ${created.name}.\n`);
   return 0;
 }
@@ -137,7 +166,23 @@ async function runAdd(store: KnowledgeStore, rest: string[], input: CommandInput
   const [name = "", ...paths] = rest;
   const stderr = input.stderr as NodeJS.WritableStream & { isTTY?: boolean };
   let lastDraw = 0;
+  // A knowledge base with an embedding model gets its vectors from an in-process engine.
+  const embeddingModel = store.getKnowledgeBase(name).embeddingModel;
+  await using engine = embeddingModel
+    ? createEngine({ ...input.config, keepAlive: 0, parallel: 1 }, quietUnlessVerbose(input))
+    : undefined;
+  const models = engine ? await openStore(input.config) : undefined;
+  const embedder =
+    engine && models && embeddingModel
+      ? createEngineEmbedder({
+          engine,
+          model: embeddingModel,
+          resolveModel: async (ref) => toModelHandle(await models.resolve(ref)),
+          batchSize: input.config.embeddingBatchSize,
+        })
+      : undefined;
   const report = await ingestPaths(store, name, paths, {
+    ...(embedder ? { embedder, embeddingBatchSize: input.config.embeddingBatchSize } : {}),
     ...(typeof input.flags.license === "string" ? { license: input.flags.license } : {}),
     ...(typeof input.flags.attribution === "string" ? { attribution: input.flags.attribution } : {}),
     onProgress(progress) {
@@ -192,7 +237,7 @@ async function runSearch(store: KnowledgeStore, rest: string[], input: CommandIn
       .filter(Boolean)
       .join(" · ");
     input.stdout.write(
-      `[${hit.rank}] ${hit.title}  (score ${hit.score.toFixed(2)})\n` +
+      `[${hit.rank}] ${hit.title}  (score ${formatScore(hit.score)})\n` +
         `    ${where}\n` +
         `    license: ${hit.license}${hit.attribution ? ` · ${hit.attribution}` : ""}\n` +
         `    ${truncate(hit.text.replace(/\s+/g, " "), 240)}\n\n`,

@@ -1,12 +1,15 @@
-// `ostrom pull REF`: downloads a model through the mirrors (then the hub), resumable and verified.
+// `ostrom pull REF`: downloads a model through the mirrors (then the hub), resumable and verified;
+// with `--signature` and `--public-key`, kept only if the signature over its digest verifies.
 import { openStore } from "../../runtime/open-store.ts";
 import { pullModel } from "../../store/pull-model.ts";
 import type { Command } from "../command.ts";
 import { createProgressBar } from "../progress-bar.ts";
+import { prepareSignatureFlags, signatureFlags } from "./import-command.ts";
 
 export const pullCommand: Command = {
   name: "pull",
-  usage: "ostrom pull REF [--name NAME[:TAG]] [--sha256 HEX] [--mirror URL|DIR]... [--offline]",
+  usage:
+    "ostrom pull REF [--name NAME[:TAG]] [--sha256 HEX] [--mirror URL|DIR]... [--offline] [--signature FILE.sig --public-key KEY.pem]",
   summary: "Download a model: a catalog name, an https:// URL, or a Hugging Face owner/repo/file.gguf.",
   flags: {
     name: {
@@ -17,9 +20,15 @@ export const pullCommand: Command = {
       type: "string",
       description: "Expected sha256 of the file; the download is refused if it differs.",
     },
+    ...signatureFlags,
   },
   positionals: [1, 1],
-  async run({ config, flags, positionals, stdout, stderr }) {
+  async run(input) {
+    const { config, flags, positionals, stdout, stderr } = input;
+    const verifyDigest = await prepareSignatureFlags(
+      input,
+      typeof flags.name === "string" ? flags.name : positionals[0]!,
+    );
     const store = await openStore(config);
     const bar = createProgressBar(stderr);
     const controller = new AbortController();
@@ -32,6 +41,7 @@ export const pullCommand: Command = {
         mirrors: config.mirrors,
         offline: config.offline,
         signal: controller.signal,
+        verifyDigest,
         onProgress: (event) => {
           if (event.phase === "downloading") bar.update(event.receivedBytes, event.totalBytes, "pulling");
           else if (event.phase === "connecting") stderr.write(`trying ${event.source}\n`);

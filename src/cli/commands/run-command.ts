@@ -3,9 +3,10 @@
 import type { GenerationEvent, ModelHandle } from "../../engine/engine.ts";
 import { createEngine } from "../../runtime/create-engine.ts";
 import { hasChatTemplate } from "../../runtime/model-capabilities.ts";
+import { ModelProvenanceService } from "../../runtime/model-provenance-service.ts";
 import { openStore } from "../../runtime/open-store.ts";
 import { toModelHandle } from "../../server/app-context.ts";
-import { createLogger, type Logger } from "../../util/logger.ts";
+import { createLogger, type Logger, silentLogger } from "../../util/logger.ts";
 import type { Command, CommandInput } from "../command.ts";
 import {
   createOpeningMessages,
@@ -47,9 +48,20 @@ export function quietUnlessVerbose(input: CommandInput): Logger {
   return input.flags.verbose ? input.log : createLogger("warn");
 }
 
+/**
+ * The stored model `ref`, checked as the server checks it before loading: the serving policy (when
+ * `--policy` is set) and the file's sha256 (`model_integrity_failed` when it changed on disk).
+ */
 export async function resolveModel(input: CommandInput, ref: string): Promise<ModelHandle> {
   const store = await openStore(input.config);
-  return toModelHandle(await store.resolve(ref));
+  const entry = await store.resolve(ref);
+  // The error itself is printed by main; the service's own log lines only with --verbose.
+  const provenance = await ModelProvenanceService.create(
+    input.config,
+    input.flags.verbose ? input.log : silentLogger,
+  );
+  await provenance.assertServable(entry);
+  return toModelHandle(entry);
 }
 
 /** Streams text to stdout; returns the full text. Speed goes to stderr with --verbose. */
@@ -61,6 +73,7 @@ export async function printGeneration(
   let firstTokenAt: number | undefined;
   let text = "";
   for await (const event of events) {
+    if (event.type === "queued") continue;
     if (event.type === "text") {
       firstTokenAt ??= performance.now();
       text += event.text;

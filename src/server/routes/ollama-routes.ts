@@ -6,15 +6,17 @@ import { parseOllamaChat, parseOllamaEmbed, parseOllamaGenerate } from "../../ap
 import { hasChatTemplate } from "../../runtime/model-capabilities.ts";
 import type { ModelEntry } from "../../store/model-store.ts";
 import { type AppContext, resolveServableModel } from "../app-context.ts";
+import type { AppEnv } from "../app-env.ts";
+import { getDispatchOptions } from "../dispatch-options.ts";
 import { readJsonBody } from "../read-json-body.ts";
 import { createNdjsonResponse } from "../stream-response.ts";
 
 const ollamaApiVersion = "0.6.0";
 
-export function createOllamaRoutes(context: AppContext): Hono {
-  const { engine, models, log } = context;
+export function createOllamaRoutes(context: AppContext): Hono<AppEnv> {
+  const { engine, dispatcher, models, log } = context;
   const limits = { maxOutputTokens: context.config.maxOutputTokens };
-  const app = new Hono();
+  const app = new Hono<AppEnv>();
 
   app.get("/version", (c) => c.json({ version: ollamaApiVersion }));
 
@@ -35,7 +37,7 @@ export function createOllamaRoutes(context: AppContext): Hono {
   app.post("/chat", async (c) => {
     const parsed = parseOllamaChat(await readJsonBody(c), limits);
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
-    const events = engine.chat({ ...parsed.request, model }, c.req.raw.signal);
+    const events = dispatcher.chat({ ...parsed.request, model }, getDispatchOptions(c));
     if (parsed.stream) return createNdjsonResponse(toOllamaChunks("chat", model.ref, events), log, headers);
     return c.json(await collectOllamaResponse("chat", model.ref, events), 200, headers);
   });
@@ -45,8 +47,8 @@ export function createOllamaRoutes(context: AppContext): Hono {
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
     const useChat = !parsed.raw && (await hasChatTemplate(model));
     const events = useChat
-      ? engine.chat({ ...parsed.chat, model }, c.req.raw.signal)
-      : engine.complete({ ...parsed.completion, model }, c.req.raw.signal);
+      ? dispatcher.chat({ ...parsed.chat, model }, getDispatchOptions(c))
+      : dispatcher.complete({ ...parsed.completion, model }, getDispatchOptions(c));
     if (parsed.stream)
       return createNdjsonResponse(toOllamaChunks("generate", model.ref, events), log, headers);
     return c.json(await collectOllamaResponse("generate", model.ref, events), 200, headers);
@@ -55,7 +57,7 @@ export function createOllamaRoutes(context: AppContext): Hono {
   app.post("/embed", async (c) => {
     const parsed = parseOllamaEmbed(await readJsonBody(c));
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
-    const result = await engine.embed({ model, inputs: parsed.inputs }, c.req.raw.signal);
+    const result = await dispatcher.embed({ model, inputs: parsed.inputs }, getDispatchOptions(c));
     return c.json(
       { model: model.ref, embeddings: result.vectors, prompt_eval_count: result.usage.promptTokens },
       200,

@@ -5,6 +5,7 @@ import { parseChatRequest } from "../../api/openai/chat-request.ts";
 import { parseCompletionRequest } from "../../api/openai/completion-request.ts";
 import { parseEmbeddingRequest } from "../../api/openai/embedding-request.ts";
 import { collectGeneration, toChatChunks, toCompletionChunks } from "../../api/openai/generation-output.ts";
+import { prependSourcesChunk } from "../../api/openai/knowledge-sources.ts";
 import {
   createResponseId,
   toChatCompletion,
@@ -12,26 +13,36 @@ import {
   toEmbeddingList,
 } from "../../api/openai/responses.ts";
 import { createCycloneDxBom } from "../../provenance/cyclonedx-bom.ts";
+import { toProvenanceSummaryJson } from "../../provenance/provenance-json.ts";
 import type { ProvenanceSummary } from "../../runtime/model-provenance-service.ts";
 import type { ModelEntry } from "../../store/model-store.ts";
 import { type AppContext, resolveServableModel } from "../app-context.ts";
+import { applyKnowledgeToChat, listKnowledgeModels } from "../knowledge-chat.ts";
+import type { AppEnv } from "../app-env.ts";
+import { getDispatchOptions, startEvents } from "../dispatch-options.ts";
 import { readJsonBody } from "../read-json-body.ts";
 import { createSseResponse } from "../stream-response.ts";
 
-export function createOpenAIRoutes(context: AppContext): Hono {
-  const { engine, models, provenance, log } = context;
+export function createOpenAIRoutes(context: AppContext): Hono<AppEnv> {
+  const { dispatcher, models, provenance, log } = context;
   const describeModel = async (entry: ModelEntry) => toOpenAIModel(entry, await provenance.summarize(entry));
   const limits = { maxOutputTokens: context.config.maxOutputTokens };
-  const app = new Hono();
+  const app = new Hono<AppEnv>();
 
   app.get("/models", async (c) =>
-    c.json({ object: "list", data: await Promise.all((await models.list()).map(describeModel)) }),
+    c.json({
+      object: "list",
+      data: [...(await Promise.all((await models.list()).map(describeModel))), ...listKnowledgeModels(context), ...dispatcher.listRemoteModels().map(toRemoteModel)],
+    }),
   );
 
-  // A model, or with `/bom` appended its AI bill of materials (CycloneDX 1.6). Model names may hold
-  // slashes (`namespace/name:tag`), so one route takes the whole rest of the path.
+  // A model, or with `/bom` appended its AI bill of materials (CycloneDX 1.6), or with `/provenance`
+  // its full provenance record, assessment and policy result. Model names may hold slashes
+  // (`namespace/name:tag`), so one route takes the whole rest of the path.
   app.get("/models/:ref{.+}", async (c) => {
     const path = c.req.param("ref");
+    if (path.endsWith("/provenance"))
+      return c.json(await provenance.getReport(await models.resolve(path.slice(0, -"/provenance".length))));
     if (!path.endsWith("/bom")) return c.json(await describeModel(await models.resolve(path)));
     const entry = await models.resolve(path.slice(0, -"/bom".length));
     const { record, assessment } = await provenance.describe(entry);
@@ -41,20 +52,35 @@ export function createOpenAIRoutes(context: AppContext): Hono {
   });
 
   app.post("/chat/completions", async (c) => {
-    const parsed = parseChatRequest(await readJsonBody(c), limits);
+    const parsed = await applyKnowledgeToChat(
+      context,
+      parseChatRequest(await readJsonBody(c), limits),
+      c.req.raw.signal,
+    );
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
     const head = { id: createResponseId("chatcmpl"), created: nowSeconds(), model: model.ref };
-    const events = engine.chat({ ...parsed.request, model }, c.req.raw.signal);
-    if (parsed.stream)
-      return createSseResponse(toChatChunks(head, events, parsed.includeUsage), log, headers);
-    return c.json(toChatCompletion(head, await collectGeneration(events)), 200, headers);
+    const started = await startEvents(dispatcher.chat({ ...parsed.request, model }, getDispatchOptions(c)));
+    const events = started.events;
+    Object.assign(headers, started.headers);
+    if (parsed.stream) {
+      const chunks = toChatChunks(head, events, parsed.includeUsage);
+      return createSseResponse(
+        parsed.sources ? prependSourcesChunk(head, chunks, parsed.sources) : chunks,
+        log,
+        headers,
+      );
+    }
+    const completion = toChatCompletion(head, await collectGeneration(events));
+    return c.json(parsed.sources ? { ...completion, ...parsed.sources } : completion, 200, headers);
   });
 
   app.post("/completions", async (c) => {
     const parsed = parseCompletionRequest(await readJsonBody(c), limits);
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
     const head = { id: createResponseId("cmpl"), created: nowSeconds(), model: model.ref };
-    const events = engine.complete({ ...parsed.request, model }, c.req.raw.signal);
+    const started = await startEvents(dispatcher.complete({ ...parsed.request, model }, getDispatchOptions(c)));
+    const events = started.events;
+    Object.assign(headers, started.headers);
     if (parsed.stream)
       return createSseResponse(toCompletionChunks(head, events, parsed.includeUsage), log, headers);
     const result = await collectGeneration(events);
@@ -64,7 +90,7 @@ export function createOpenAIRoutes(context: AppContext): Hono {
   app.post("/embeddings", async (c) => {
     const parsed = parseEmbeddingRequest(await readJsonBody(c));
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
-    const result = await engine.embed({ model, inputs: parsed.inputs }, c.req.raw.signal);
+    const result = await dispatcher.embed({ model, inputs: parsed.inputs }, getDispatchOptions(c));
     return c.json(
       toEmbeddingList(model.ref, result.vectors, parsed.encoding, result.usage.promptTokens),
       200,
@@ -83,12 +109,19 @@ function toOpenAIModel(entry: ModelEntry, summary: ProvenanceSummary) {
     owned_by: "local",
     digest: entry.digest,
     size: entry.size,
-    provenance: {
-      license: summary.license,
-      mof_class: summary.mofClass,
-      osaid: summary.osaid,
-      flags: summary.flags,
-    },
+    provenance: toProvenanceSummaryJson(summary),
+  };
+}
+
+/** A model a remote backend serves: Ostrom knows only its name and where it runs. */
+function toRemoteModel(remote: { name: string; backends: string[] }) {
+  return {
+    id: remote.name,
+    object: "model" as const,
+    created: 0,
+    owned_by: remote.backends.join(","),
+    backends: remote.backends,
+    provenance: { license: "unknown", mof_class: "unclassified", osaid: "fail", flags: ["remote-provenance-unknown"] },
   };
 }
 

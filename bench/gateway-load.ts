@@ -1,0 +1,239 @@
+// The load generator of the gateway benchmark, run by bench/gateway.ts as its own process so that the
+// load does not share an event loop with either server. Open loop: request i to each target is sent at
+// its scheduled time whether or not earlier ones have finished, so a slow server cannot slow the load
+// down and hide its own latency. The two targets (Ostrom and the upstream directly) get the same rate,
+// interleaved request by request, so that whatever else the shared machine does hits both alike.
+// Keep-alive agents with a generous socket limit: connection set-up is not what is measured.
+//
+// Input: one JSON argument (GatewayLoadPlan). Output: JSON lines on stdout, one per phase start and
+// end. Benchmark tooling only: nothing in `src/` may import this file.
+import http from "node:http";
+
+export interface GatewayLoadPlan {
+  targets: { name: string; baseUrl: string }[];
+  model: string;
+  /** Requests per second to EACH target. */
+  rate: number;
+  warmupSeconds: number;
+  durationSeconds: number;
+  /** max_tokens of every request (the fake upstream then sends that many tokens). */
+  tokens: number;
+  phases: ("non-streaming" | "streaming")[];
+  /** A request that takes longer is abandoned and counted as an error. */
+  requestTimeoutMs: number;
+}
+
+export interface TargetResult {
+  target: string;
+  sent: number;
+  ok: number;
+  errors: Record<string, number>;
+  achievedPerSecond: number;
+  latencyMs: Percentiles;
+  /** Streaming only: time to the first byte of the body. */
+  firstByteMs: Percentiles | undefined;
+}
+
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  p999: number;
+  max: number;
+  mean: number;
+}
+
+export type GatewayLoadMessage =
+  | { event: "measuring"; phase: string }
+  | {
+      event: "phase";
+      phase: string;
+      seconds: number;
+      /** How late the generator sent requests against their schedule (its own health). */
+      sendLagMs: Percentiles;
+      targets: TargetResult[];
+    };
+
+interface Recorder {
+  sent: number;
+  ok: number;
+  errors: Map<string, number>;
+  latencies: number[];
+  firstBytes: number[];
+}
+
+const plan = JSON.parse(process.argv[2] ?? "{}") as GatewayLoadPlan;
+const agents = plan.targets.map(() => new http.Agent({ keepAlive: true, maxSockets: 512 }));
+
+function emit(message: GatewayLoadMessage): void {
+  process.stdout.write(`${JSON.stringify(message)}\n`);
+}
+
+/** Sends one chat completion and calls back with its outcome; never throws. */
+function sendRequest(
+  targetIndex: number,
+  streaming: boolean,
+  done: (outcome: { ok: true; ms: number; firstByteMs: number } | { ok: false; reason: string }) => void,
+): void {
+  const target = plan.targets[targetIndex]!;
+  const body = JSON.stringify({
+    model: plan.model,
+    messages: [{ role: "user", content: "Tell me a short story." }],
+    max_tokens: plan.tokens,
+    ...(streaming ? { stream: true } : {}),
+  });
+  const url = new URL(`${target.baseUrl}/chat/completions`);
+  const startedAt = performance.now();
+  let firstByteAt: number | undefined;
+  let settled = false;
+  const finish = (outcome: Parameters<typeof done>[0]) => {
+    if (settled) return;
+    settled = true;
+    clearTimeout(timer);
+    done(outcome);
+  };
+  const request = http.request(
+    {
+      host: url.hostname,
+      port: url.port,
+      path: url.pathname,
+      method: "POST",
+      agent: agents[targetIndex],
+      headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+    },
+    (response) => {
+      const pieces: Buffer[] = [];
+      response.on("data", (piece: Buffer) => {
+        firstByteAt ??= performance.now();
+        pieces.push(piece);
+      });
+      response.on("end", () => {
+        const endedAt = performance.now();
+        if (response.statusCode !== 200) {
+          finish({ ok: false, reason: `HTTP ${response.statusCode}` });
+          return;
+        }
+        // A cheap completeness check: the whole stream, or a JSON body with the answer in it.
+        const text = Buffer.concat(pieces).toString("utf8");
+        const complete = streaming
+          ? text.trimEnd().endsWith("data: [DONE]")
+          : text.includes('"finish_reason"');
+        if (!complete) {
+          finish({ ok: false, reason: "incomplete answer" });
+          return;
+        }
+        finish({ ok: true, ms: endedAt - startedAt, firstByteMs: (firstByteAt ?? endedAt) - startedAt });
+      });
+      response.on("error", (error) =>
+        finish({ ok: false, reason: (error as NodeJS.ErrnoException).code ?? "response error" }),
+      );
+    },
+  );
+  const timer = setTimeout(() => {
+    request.destroy();
+    finish({ ok: false, reason: "timeout" });
+  }, plan.requestTimeoutMs);
+  request.on("error", (error) =>
+    finish({ ok: false, reason: (error as NodeJS.ErrnoException).code ?? error.message }),
+  );
+  request.end(body);
+}
+
+/** Runs one open-loop window; resolves when every request sent in it has finished or timed out. */
+function runWindow(
+  streaming: boolean,
+  seconds: number,
+  record: boolean,
+): Promise<{ recorders: Recorder[]; lags: number[] }> {
+  const recorders: Recorder[] = plan.targets.map(() => ({
+    sent: 0,
+    ok: 0,
+    errors: new Map(),
+    latencies: [],
+    firstBytes: [],
+  }));
+  const lags: number[] = [];
+  const perTarget = Math.round(plan.rate * seconds);
+  const intervalMs = 1000 / plan.rate;
+  const targets = plan.targets.length;
+  const total = perTarget * targets;
+  return new Promise((resolve) => {
+    let next = 0;
+    let outstanding = 0;
+    let scheduled = false;
+    const startAt = performance.now() + 5;
+    // Slot k: round k / targets, target (k + round) % targets, so that the order alternates.
+    const scheduleOf = (k: number) =>
+      startAt + Math.floor(k / targets) * intervalMs + ((k % targets) * intervalMs) / targets;
+    const targetOf = (k: number) => (k + Math.floor(k / targets)) % targets;
+    const maybeResolve = () => {
+      if (next === total && outstanding === 0) resolve({ recorders, lags });
+    };
+    const tick = () => {
+      scheduled = false;
+      const now = performance.now();
+      while (next < total && scheduleOf(next) <= now) {
+        const k = next++;
+        const targetIndex = targetOf(k);
+        const recorder = recorders[targetIndex]!;
+        if (record) lags.push(performance.now() - scheduleOf(k));
+        recorder.sent += 1;
+        outstanding += 1;
+        sendRequest(targetIndex, streaming, (outcome) => {
+          outstanding -= 1;
+          if (record) {
+            if (outcome.ok) {
+              recorder.ok += 1;
+              recorder.latencies.push(outcome.ms);
+              recorder.firstBytes.push(outcome.firstByteMs);
+            } else {
+              recorder.errors.set(outcome.reason, (recorder.errors.get(outcome.reason) ?? 0) + 1);
+            }
+          }
+          maybeResolve();
+        });
+      }
+      if (next < total && !scheduled) {
+        scheduled = true;
+        setTimeout(tick, Math.max(0, scheduleOf(next) - performance.now()));
+      }
+      maybeResolve();
+    };
+    setTimeout(tick, 5);
+  });
+}
+
+function summarize(values: number[]): Percentiles {
+  const sorted = Float64Array.from(values).sort();
+  const at = (p: number) =>
+    round(sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] ?? Number.NaN);
+  const mean = sorted.length === 0 ? Number.NaN : sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), p999: at(0.999), max: at(1), mean: round(mean) };
+}
+
+function round(value: number): number {
+  return Number(value.toFixed(3));
+}
+
+for (const phase of plan.phases) {
+  const streaming = phase === "streaming";
+  if (plan.warmupSeconds > 0) await runWindow(streaming, plan.warmupSeconds, false);
+  emit({ event: "measuring", phase });
+  const { recorders, lags } = await runWindow(streaming, plan.durationSeconds, true);
+  emit({
+    event: "phase",
+    phase,
+    seconds: plan.durationSeconds,
+    sendLagMs: summarize(lags),
+    targets: recorders.map((recorder, index) => ({
+      target: plan.targets[index]!.name,
+      sent: recorder.sent,
+      ok: recorder.ok,
+      errors: Object.fromEntries(recorder.errors),
+      achievedPerSecond: round(recorder.ok / plan.durationSeconds),
+      latencyMs: summarize(recorder.latencies),
+      firstByteMs: streaming ? summarize(recorder.firstBytes) : undefined,
+    })),
+  });
+}
+for (const agent of agents) agent.destroy();

@@ -1,0 +1,298 @@
+// The dispatcher's logic with fake backends whose engines the tests drive step by step: queue events,
+// quota refusal and settlement, failover before (and not after) the first token, cancellation,
+// accounting and metrics. The real engine path is covered end to end in test/e2e/sharing.test.ts.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import type { Engine, GenerationEvent, ModelHandle } from "../engine/engine.ts";
+import { isOstromError, OstromError } from "../errors.ts";
+import { MemoryQuotaStore } from "../scheduler/memory-quota-store.ts";
+import { QuotaLedger } from "../scheduler/quota-ledger.ts";
+import { createTenantPath } from "../scheduler/tenant-path.ts";
+import type { Backend } from "./backend.ts";
+import { Dispatcher, type UsageEntry } from "./dispatcher.ts";
+
+const model: ModelHandle = { ref: "tiny:latest", digest: "sha256:00", path: "/models/tiny.gguf" };
+const alice = {
+  path: createTenantPath({ organizationId: "o", teamId: "t", apiKeyId: "alice" }),
+  keyName: "alice",
+};
+const bob = { path: createTenantPath({ organizationId: "o", teamId: "t", apiKeyId: "bob" }), keyName: "bob" };
+
+/** A generation the test releases token by token; `fail` makes it throw instead. */
+class Gate {
+  #waiters: (() => void)[] = [];
+  #open = 0;
+  release(count = 1): void {
+    this.#open += count;
+    while (this.#open > 0 && this.#waiters.length > 0) {
+      this.#open -= 1;
+      this.#waiters.shift()?.();
+    }
+  }
+  wait(): Promise<void> {
+    if (this.#open > 0) {
+      this.#open -= 1;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+interface FakeBackendOptions {
+  name: string;
+  kind?: "local" | "remote";
+  capacity?: number;
+  tokens?: number;
+  /** Throw this before the first token. */
+  failBeforeFirst?: () => Error;
+  /** Throw this after the first token. */
+  failAfterFirst?: () => Error;
+  gate?: Gate;
+}
+
+function createFakeBackend(options: FakeBackendOptions) {
+  const calls: string[] = [];
+  const failures: unknown[] = [];
+  async function* generate(signal: AbortSignal): AsyncGenerator<GenerationEvent> {
+    calls.push("generate");
+    if (options.failBeforeFirst) throw options.failBeforeFirst();
+    const tokens = options.tokens ?? 3;
+    for (let index = 0; index < tokens; index += 1) {
+      await options.gate?.wait();
+      if (signal.aborted) return;
+      yield { type: "text", text: `t${index} ` };
+      if (options.failAfterFirst) throw options.failAfterFirst();
+    }
+    yield {
+      type: "done",
+      finishReason: "stop",
+      usage: { promptTokens: 5, completionTokens: tokens },
+      toolCalls: [],
+    };
+  }
+  const engine = {
+    chat: (_request: unknown, signal: AbortSignal) => generate(signal),
+    complete: (_request: unknown, signal: AbortSignal) => generate(signal),
+    embed: async () => ({ vectors: [[1, 0]], usage: { promptTokens: 2 } }),
+  } as unknown as Engine;
+  let healthy = true;
+  const backend: Backend = {
+    name: options.name,
+    kind: options.kind ?? "local",
+    engine,
+    capacity: options.capacity ?? 1,
+    serves: () => true,
+    models: [],
+    get healthy() {
+      return healthy;
+    },
+    reportFailure: (error) => {
+      failures.push(error);
+      healthy = false;
+    },
+  };
+  return { backend, calls, failures };
+}
+
+function createUsageLog() {
+  const entries: UsageEntry[] = [];
+  return { entries, record: (entry: UsageEntry) => entries.push(entry) };
+}
+
+const baseOptions = { maxQueued: 10, maxQueuedPerKey: 10, queueTimeoutMs: 0, defaultMaxTokens: 50 };
+
+function chatRequest(maxTokens?: number) {
+  return {
+    model,
+    messages: [{ role: "user" as const, content: "hello" }],
+    sampling: maxTokens === undefined ? {} : { maxTokens },
+    responseFormat: { type: "text" as const },
+    tools: [],
+    toolChoice: { type: "auto" as const },
+  };
+}
+
+async function collect(events: AsyncIterable<GenerationEvent>): Promise<GenerationEvent[]> {
+  const list: GenerationEvent[] = [];
+  for await (const event of events) list.push(event);
+  return list;
+}
+
+test("a request runs on the backend and is accounted with its real usage", async () => {
+  const fake = createFakeBackend({ name: "local" });
+  const usage = createUsageLog();
+  const dispatcher = new Dispatcher({ ...baseOptions, backends: [fake.backend], usage });
+  const events = await collect(
+    dispatcher.chat(chatRequest(), { owner: alice, signal: new AbortController().signal }),
+  );
+  assert.deepEqual(
+    events.map((event) => event.type),
+    ["text", "text", "text", "done"],
+  );
+  assert.equal(usage.entries.length, 1);
+  const entry = usage.entries[0];
+  assert.equal(entry?.outcome, "ok");
+  assert.equal(entry?.apiKeyId, "alice");
+  assert.equal(entry?.backend, "local");
+  assert.equal(entry?.promptTokens, 5);
+  assert.equal(entry?.completionTokens, 3);
+  assert.notEqual(entry?.timeToFirstTokenMs, null);
+  assert.equal(dispatcher.pendingRequests, 0);
+  assert.match(dispatcher.metrics.registry.render(), /ostrom_requests_total\{.*outcome="ok".*\} 1/);
+});
+
+test("a request that waits for a slot hears its position first, then runs when the slot frees", async () => {
+  const gate = new Gate();
+  const fake = createFakeBackend({ name: "local", capacity: 1, gate, tokens: 1 });
+  const dispatcher = new Dispatcher({ ...baseOptions, backends: [fake.backend], positionIntervalMs: 5 });
+  const signal = new AbortController().signal;
+  const first = dispatcher.chat(chatRequest(), { owner: alice, signal })[Symbol.asyncIterator]();
+  const firstEvent = first.next(); // admitted, waits on the gate
+  const second = dispatcher.chat(chatRequest(), { owner: bob, signal })[Symbol.asyncIterator]();
+  assert.deepEqual((await second.next()).value, { type: "queued", position: 1 });
+  const waiting = dispatcher.listActive().find((request) => request.path.apiKeyId === "bob");
+  assert.equal(waiting?.state, "queued");
+  assert.equal(waiting?.position, 1);
+  gate.release(2);
+  assert.equal((await firstEvent).value?.type, "text");
+  await collect({ [Symbol.asyncIterator]: () => first });
+  assert.equal((await second.next()).value?.type, "text");
+  await collect({ [Symbol.asyncIterator]: () => second });
+  assert.equal(dispatcher.pendingRequests, 0);
+});
+
+test("a quota refusal is a 429 naming the limit, counted, accounted and reserving nothing", async () => {
+  const fake = createFakeBackend({ name: "local" });
+  const usage = createUsageLog();
+  const store = new MemoryQuotaStore();
+  const ledger = new QuotaLedger({ store, getLimits: () => ({ apiKey: { tokensPerMinute: 200 } }) });
+  const dispatcher = new Dispatcher({ ...baseOptions, backends: [fake.backend], ledger, usage });
+  const signal = new AbortController().signal;
+  await assert.rejects(collect(dispatcher.chat(chatRequest(500), { owner: alice, signal })), (error) => {
+    assert.ok(isOstromError(error, "quota_exceeded"));
+    assert.match(error.message, /limit of 200 per minute/);
+    return true;
+  });
+  assert.equal(fake.calls.length, 0);
+  assert.equal(usage.entries[0]?.outcome, "rejected");
+  assert.match(
+    dispatcher.metrics.registry.render(),
+    /ostrom_rejections_total\{reason="quota:apiKey.tokensPerMinute"\} 1/,
+  );
+  // The refused request held nothing: one that fits goes through, and is settled at its real usage.
+  await collect(dispatcher.chat(chatRequest(10), { owner: alice, signal }));
+  const used = await ledger.getUsage(alice.path);
+  assert.equal(used.apiKey.tokensLastMinute, 8);
+  assert.equal(used.apiKey.reservedTokens, 0);
+});
+
+test("a remote backend failing before the first token fails over to another serving the model", async () => {
+  const down = createFakeBackend({
+    name: "gpu1",
+    kind: "remote",
+    failBeforeFirst: () => new OstromError("backend_unavailable", "connection refused"),
+  });
+  const up = createFakeBackend({ name: "gpu2", kind: "remote" });
+  const usage = createUsageLog();
+  const dispatcher = new Dispatcher({ ...baseOptions, backends: [down.backend, up.backend], usage });
+  const events = await collect(
+    dispatcher.chat(chatRequest(), { owner: alice, signal: new AbortController().signal }),
+  );
+  assert.equal(events.at(-1)?.type, "done");
+  assert.equal(down.calls.length, 1);
+  assert.equal(up.calls.length, 1);
+  assert.equal(down.failures.length, 1);
+  assert.equal(down.backend.healthy, false);
+  assert.equal(usage.entries[0]?.backend, "gpu2");
+  // The next request skips the unhealthy backend altogether.
+  await collect(dispatcher.chat(chatRequest(), { owner: alice, signal: new AbortController().signal }));
+  assert.equal(down.calls.length, 1);
+});
+
+test("no failover once a token was sent; with every backend down the error says so", async () => {
+  const breaks = createFakeBackend({
+    name: "gpu1",
+    kind: "remote",
+    failAfterFirst: () => new OstromError("backend_unavailable", "stream broke"),
+  });
+  const other = createFakeBackend({ name: "gpu2", kind: "remote", capacity: 1 });
+  const dispatcher = new Dispatcher({ ...baseOptions, backends: [breaks.backend, other.backend] });
+  await assert.rejects(
+    collect(dispatcher.chat(chatRequest(), { owner: alice, signal: new AbortController().signal })),
+    /stream broke/,
+  );
+  assert.equal(other.calls.length, 0);
+
+  const only = createFakeBackend({
+    name: "gpu3",
+    kind: "remote",
+    failBeforeFirst: () => new OstromError("backend_unavailable", "refused"),
+  });
+  const lonely = new Dispatcher({ ...baseOptions, backends: [only.backend] });
+  await assert.rejects(
+    collect(lonely.chat(chatRequest(), { owner: alice, signal: new AbortController().signal })),
+    (error) => isOstromError(error, "backend_unavailable") && /gpu3/.test(error.message),
+  );
+});
+
+test("a consumer that stops reading frees the slot, cancels the reservation's rest and is accounted as cancelled", async () => {
+  const gate = new Gate();
+  const fake = createFakeBackend({ name: "local", capacity: 1, gate, tokens: 5 });
+  const usage = createUsageLog();
+  const ledger = new QuotaLedger({
+    store: new MemoryQuotaStore(),
+    getLimits: () => ({ apiKey: { concurrentRequests: 1 } }),
+  });
+  const dispatcher = new Dispatcher({ ...baseOptions, backends: [fake.backend], usage, ledger });
+  const controller = new AbortController();
+  const iterator = dispatcher
+    .chat(chatRequest(), { owner: alice, signal: controller.signal })
+    [Symbol.asyncIterator]();
+  gate.release();
+  assert.equal((await iterator.next()).value?.type, "text");
+  controller.abort();
+  await iterator.return?.(undefined);
+  assert.equal(dispatcher.pendingRequests, 0);
+  assert.equal(usage.entries[0]?.outcome, "cancelled");
+  // The concurrency quota and the slot are free again.
+  gate.release(10);
+  const events = await collect(
+    dispatcher.chat(chatRequest(), { owner: alice, signal: new AbortController().signal }),
+  );
+  assert.equal(events.at(-1)?.type, "done");
+});
+
+test("embeddings go through the same path and are accounted", async () => {
+  const fake = createFakeBackend({ name: "local" });
+  const usage = createUsageLog();
+  const dispatcher = new Dispatcher({ ...baseOptions, backends: [fake.backend], usage });
+  const result = await dispatcher.embed(
+    { model, inputs: ["a"] },
+    { owner: bob, signal: new AbortController().signal },
+  );
+  assert.deepEqual(result.vectors, [[1, 0]]);
+  assert.equal(usage.entries[0]?.endpoint, "embedding");
+  assert.equal(usage.entries[0]?.promptTokens, 2);
+});
+
+test("with several tenants, one slot is kept for a newcomer; a single user gets every slot", async () => {
+  for (const shared of [false, true]) {
+    const gate = new Gate();
+    const fake = createFakeBackend({ name: "local", capacity: 2, gate, tokens: 1 });
+    const dispatcher = new Dispatcher({ ...baseOptions, backends: [fake.backend], isShared: () => shared });
+    const signal = new AbortController().signal;
+    const a1 = dispatcher.chat(chatRequest(), { owner: alice, signal })[Symbol.asyncIterator]();
+    const a2 = dispatcher.chat(chatRequest(), { owner: alice, signal })[Symbol.asyncIterator]();
+    const pending = [a1.next(), a2.next()];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const states = dispatcher
+      .listActive()
+      .map((request) => request.state)
+      .sort();
+    assert.deepEqual(states, shared ? ["queued", "running"] : ["running", "running"], `shared=${shared}`);
+    gate.release(10);
+    await Promise.all(pending);
+    await collect({ [Symbol.asyncIterator]: () => a1 });
+    await collect({ [Symbol.asyncIterator]: () => a2 });
+  }
+});

@@ -1,0 +1,466 @@
+// The remote engine: an Engine in front of one OpenAI-compatible upstream (vLLM, llama.cpp's server,
+// Ollama's /v1). Requests are translated to OpenAI JSON, always streamed from the upstream (one reading
+// path for every answer), and its SSE stream is turned back into Ostrom's generation events. The
+// request's `model.ref` is the model's name upstream.
+//
+// Errors are shaped for the dispatcher (src/dispatch/): anything that means "this backend cannot serve
+// now" — refused connection, DNS failure, no answer in time, upstream 5xx/429, a stream that breaks —
+// is `backend_unavailable`; the dispatcher fails over only when no event has been yielded yet, which it
+// tracks itself. Refusals of the request itself keep their meaning (invalid_parameter, model_not_found,
+// context_length_exceeded). Must not depend on the server, the scheduler or the dispatcher.
+import { OstromError } from "../../errors.ts";
+import type {
+  ChatRequest,
+  CompletionRequest,
+  EmbeddingRequest,
+  EmbeddingResult,
+  Engine,
+  GenerationEvent,
+  LoadedModelInfo,
+  ModelHandle,
+} from "../engine.ts";
+import { SseDecoder, SseEventTooLargeError } from "./sse-decoder.ts";
+import { MalformedChunkError, StreamAssembler } from "./stream-assembler.ts";
+import { toOpenAIChatBody, toOpenAICompletionBody } from "./to-openai-request.ts";
+import { readErrorDetail, toUpstreamError } from "./to-upstream-error.ts";
+
+export interface RemoteEngineOptions {
+  /** The backend's name from the configuration, used in messages and logs. */
+  name: string;
+  /** The API base, e.g. `http://10.0.0.5:8000/v1`; endpoints are appended (`/chat/completions`). */
+  baseUrl: string;
+  /** Sent as `Authorization: Bearer …` when set. */
+  apiKey?: string;
+  /**
+   * Milliseconds for the upstream to accept a request and send its response headers; past that the
+   * backend counts as unavailable. It includes the upstream's own queueing (and, for servers that hold
+   * headers until the first token, its prompt processing), hence not a TCP-level figure. Default 30 000.
+   */
+  connectTimeoutMs?: number;
+  /** Longest silence allowed inside a streamed answer before it counts as broken. Default 120 000. */
+  idleTimeoutMs?: number;
+  /** Longest JSON answer read (embeddings, model lists), in bytes. Default 256 MiB. */
+  maxResponseBytes?: number;
+  /** For tests: a fetch to use instead of the global one. */
+  fetch?: typeof fetch;
+}
+
+/** Error bodies are for a message; more than this is not read. */
+const maxErrorBodyBytes = 64 * 1024;
+/** After `[DONE]`, how long the rest of the answer may take to arrive so the connection can be reused. */
+const drainTimeoutMs = 1000;
+
+interface UpstreamCall {
+  controller: AbortController;
+  /** Why the call was aborted by Ostrom itself, if it was. */
+  reason: "connect_timeout" | "idle_timeout" | "disposed" | undefined;
+  end(): void;
+}
+
+export class RemoteEngine implements Engine {
+  readonly name: string;
+  readonly #baseUrl: string;
+  readonly #apiKey: string | undefined;
+  readonly #connectTimeoutMs: number;
+  readonly #idleTimeoutMs: number;
+  readonly #maxResponseBytes: number;
+  readonly #fetch: typeof fetch;
+  readonly #calls = new Set<UpstreamCall>();
+  #pendingRequests = 0;
+  #disposed = false;
+
+  constructor(options: RemoteEngineOptions) {
+    this.name = options.name;
+    this.#baseUrl = options.baseUrl.replace(/\/+$/, "");
+    this.#apiKey = options.apiKey;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
+    this.#idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
+    this.#maxResponseBytes = options.maxResponseBytes ?? 256 * 1024 * 1024;
+    this.#fetch = options.fetch ?? globalThis.fetch;
+  }
+
+  /** Requests sent to the upstream and not yet finished. */
+  get pendingRequests(): number {
+    return this.#pendingRequests;
+  }
+
+  chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
+    const promptChars = request.messages.reduce(
+      (total, message) =>
+        total +
+        message.content.length +
+        (message.toolCalls ?? []).reduce((sum, call) => sum + call.name.length + call.arguments.length, 0),
+      0,
+    );
+    return this.#generate("/chat/completions", toOpenAIChatBody(request), request.model, promptChars, signal);
+  }
+
+  complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
+    const body = toOpenAICompletionBody(request);
+    return this.#generate("/completions", body, request.model, request.prompt.length, signal);
+  }
+
+  async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
+    const call = this.#beginCall(signal);
+    this.#pendingRequests += 1;
+    try {
+      const body = { model: request.model.ref, input: request.inputs, encoding_format: "float" };
+      const response = await this.#send("POST", "/embeddings", body, request.model.ref, call, signal);
+      const answer = await this.#readJson(response, call, signal);
+      return toEmbeddingResult(answer, request.inputs, this.name);
+    } finally {
+      call.end();
+      this.#pendingRequests -= 1;
+    }
+  }
+
+  /** The model names the upstream serves (`GET /models`). */
+  async listModels(signal: AbortSignal): Promise<string[]> {
+    const call = this.#beginCall(signal);
+    try {
+      const response = await this.#send("GET", "/models", undefined, "", call, signal);
+      const answer = await this.#readJson(response, call, signal);
+      const data = isRecord(answer) && Array.isArray(answer.data) ? answer.data : undefined;
+      if (data === undefined) throw this.#malformed("its model list has no `data` list");
+      return data.flatMap((entry) => (isRecord(entry) && typeof entry.id === "string" ? [entry.id] : []));
+    } finally {
+      call.end();
+    }
+  }
+
+  /** Whether the upstream answers its model list in time; never throws. */
+  async checkHealth(signal: AbortSignal): Promise<boolean> {
+    try {
+      await this.listModels(signal);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Remote models are loaded by their server; nothing to do. */
+  async load(_model: ModelHandle, _signal: AbortSignal): Promise<void> {}
+
+  async unload(_digest: string): Promise<void> {}
+
+  listLoaded(): LoadedModelInfo[] {
+    return [];
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#disposed = true;
+    for (const call of this.#calls) {
+      call.reason = "disposed";
+      call.controller.abort();
+    }
+  }
+
+  async *#generate(
+    path: string,
+    body: Record<string, unknown>,
+    model: ModelHandle,
+    promptChars: number,
+    signal: AbortSignal,
+  ): AsyncGenerator<GenerationEvent> {
+    const call = this.#beginCall(signal);
+    this.#pendingRequests += 1;
+    let drained = false;
+    try {
+      const response = await this.#send("POST", path, body, model.ref, call, signal);
+      if (response.body === null) throw this.#malformed("it answered without a body");
+      const reader = response.body.getReader();
+      const assembler = new StreamAssembler(promptChars);
+      const decoder = new SseDecoder();
+      let events = 0;
+      for (;;) {
+        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        // Only the upstream's silence counts, not the time this generator waits for its consumer.
+        const idleTimer = setTimeout(() => {
+          this.#abortCall(call, "idle_timeout");
+          // A fetch that does not tie its body to the signal still ends the pending read this way.
+          reader.cancel().catch(() => {});
+        }, this.#idleTimeoutMs);
+        try {
+          chunk = await reader.read();
+        } catch (error) {
+          if (signal.aborted && call.reason === undefined) {
+            yield assembler.finish(true);
+            return;
+          }
+          throw this.#broken(call, events, error);
+        } finally {
+          clearTimeout(idleTimer);
+        }
+        let payloads: string[];
+        try {
+          payloads = chunk.done ? decoder.end() : decoder.push(chunk.value);
+        } catch (error) {
+          if (error instanceof SseEventTooLargeError) throw this.#malformed(error.message);
+          throw error;
+        }
+        for (const data of payloads) {
+          if (data.trim() === "[DONE]") {
+            // Read what is left (normally just the end of the chunked body) in the background, so
+            // that the keep-alive connection goes back to the pool instead of being torn down.
+            drained = true;
+            void drainReader(reader, call);
+            yield assembler.finish();
+            return;
+          }
+          const event = this.#accept(assembler, data, model.ref);
+          if (event !== undefined) {
+            events += 1;
+            yield event;
+          }
+        }
+        if (chunk.done) {
+          if (!assembler.finished) {
+            throw this.#broken(call, events, new Error("the stream ended before a finish reason"));
+          }
+          drained = true;
+          yield assembler.finish();
+          return;
+        }
+      }
+    } finally {
+      // Stopping early (client gone, consumer broke off, error) must stop the upstream's generation.
+      if (!drained) call.controller.abort();
+      call.end();
+      this.#pendingRequests -= 1;
+    }
+  }
+
+  /** One SSE data payload: a chunk, or an error the upstream reports inside the stream. */
+  #accept(assembler: StreamAssembler, data: string, model: string): GenerationEvent | undefined {
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(data);
+    } catch {
+      throw this.#malformed("its stream holds an event that is not JSON");
+    }
+    if (isRecord(chunk) && chunk.error !== undefined && chunk.choices === undefined) {
+      const code = readErrorDetail(data).code;
+      const status = code !== undefined && /^[45]\d\d$/.test(code) ? Number(code) : 500;
+      throw toUpstreamError(status, data, { backend: this.name, model });
+    }
+    try {
+      return assembler.accept(chunk);
+    } catch (error) {
+      if (error instanceof MalformedChunkError) throw this.#malformed(error.message);
+      throw error;
+    }
+  }
+
+  #beginCall(signal: AbortSignal): UpstreamCall {
+    if (this.#disposed) throw new OstromError("shutting_down", "The engine is shutting down.");
+    if (signal.aborted) throw new OstromError("request_cancelled", "The request was cancelled.");
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    const call: UpstreamCall = {
+      controller,
+      reason: undefined,
+      end: () => {
+        signal.removeEventListener("abort", onAbort);
+        this.#calls.delete(call);
+      },
+    };
+    this.#calls.add(call);
+    return call;
+  }
+
+  #abortCall(call: UpstreamCall, reason: NonNullable<UpstreamCall["reason"]>): void {
+    call.reason ??= reason;
+    call.controller.abort();
+  }
+
+  /** Sends a request and waits for a successful answer's headers; refusals become OstromErrors. */
+  async #send(
+    method: "GET" | "POST",
+    path: string,
+    body: Record<string, unknown> | undefined,
+    model: string,
+    call: UpstreamCall,
+    signal: AbortSignal,
+  ): Promise<Response> {
+    const headers: Record<string, string> = {
+      accept: body?.stream === true ? "text/event-stream" : "application/json",
+    };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    if (this.#apiKey !== undefined) headers.authorization = `Bearer ${this.#apiKey}`;
+    const timer = setTimeout(() => this.#abortCall(call, "connect_timeout"), this.#connectTimeoutMs);
+    let response: Response;
+    try {
+      response = await this.#fetch(`${this.#baseUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: call.controller.signal,
+      });
+    } catch (error) {
+      throw this.#unreachable(call, signal, error);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (response.ok) return response;
+    const text = await readBoundedText(response, maxErrorBodyBytes).catch(() => "");
+    throw toUpstreamError(response.status, text, {
+      backend: this.name,
+      model,
+      retryAfter: response.headers.get("retry-after"),
+    });
+  }
+
+  async #readJson(response: Response, call: UpstreamCall, signal: AbortSignal): Promise<unknown> {
+    let text: string;
+    try {
+      text = await readBoundedText(response, this.#maxResponseBytes, true);
+    } catch (error) {
+      if (error instanceof ResponseTooLargeError) throw this.#malformed(error.message);
+      throw this.#unreachable(call, signal, error);
+    }
+    try {
+      return JSON.parse(text);
+    } catch {
+      throw this.#malformed("its answer is not JSON");
+    }
+  }
+
+  /** The request never got a usable answer: cancelled by the client, or the backend is unavailable. */
+  #unreachable(call: UpstreamCall, signal: AbortSignal, error: unknown): OstromError {
+    if (call.reason === "disposed") return new OstromError("shutting_down", "The engine is shutting down.");
+    if (call.reason === "connect_timeout") {
+      return new OstromError(
+        "backend_unavailable",
+        `Backend "${this.name}" did not answer within ${this.#connectTimeoutMs} ms.`,
+      );
+    }
+    if (signal.aborted) return new OstromError("request_cancelled", "The request was cancelled.");
+    return new OstromError(
+      "backend_unavailable",
+      `Backend "${this.name}" could not be reached (${describeNetworkError(error)}).`,
+      { cause: error },
+    );
+  }
+
+  /** A stream that failed after the upstream had accepted the request. */
+  #broken(call: UpstreamCall, events: number, error: unknown): OstromError {
+    if (call.reason === "disposed") return new OstromError("shutting_down", "The engine is shutting down.");
+    const why =
+      call.reason === "idle_timeout"
+        ? `sent nothing for ${this.#idleTimeoutMs} ms`
+        : `broke off (${describeNetworkError(error)})`;
+    return new OstromError(
+      "backend_unavailable",
+      `Backend "${this.name}" ${why} after ${events} event(s) of the answer.`,
+      { cause: error },
+    );
+  }
+
+  #malformed(what: string): OstromError {
+    return new OstromError(
+      "backend_unavailable",
+      `Backend "${this.name}" does not speak the OpenAI API as expected: ${what}.`,
+    );
+  }
+}
+
+class ResponseTooLargeError extends Error {
+  constructor(limit: number) {
+    super(`its answer is larger than ${limit} bytes`);
+  }
+}
+
+/** Reads a body as text up to `limit` bytes; past that it stops and either cuts or throws. */
+async function readBoundedText(response: Response, limit: number, throwIfLarger = false): Promise<string> {
+  if (response.body === null) return "";
+  const reader = response.body.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  let bytes = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) return text + decoder.decode();
+    bytes += value.byteLength;
+    if (bytes > limit) {
+      await reader.cancel().catch(() => {});
+      if (throwIfLarger) throw new ResponseTooLargeError(limit);
+      return text + decoder.decode(value.subarray(0, value.byteLength - (bytes - limit)));
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+}
+
+async function drainReader(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  call: UpstreamCall,
+): Promise<void> {
+  const timer = setTimeout(() => call.controller.abort(), drainTimeoutMs);
+  try {
+    while (!(await reader.read()).done) {
+      // Whatever follows [DONE] is of no use.
+    }
+  } catch {
+    // Cut off or aborted: the connection is closed instead of reused, nothing else is lost.
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function toEmbeddingResult(answer: unknown, inputs: readonly string[], backend: string): EmbeddingResult {
+  const malformed = (what: string) =>
+    new OstromError(
+      "backend_unavailable",
+      `Backend "${backend}" does not speak the OpenAI API as expected: its embeddings ${what}.`,
+    );
+  const data = isRecord(answer) && Array.isArray(answer.data) ? answer.data : undefined;
+  if (data === undefined) throw malformed("answer has no `data` list");
+  if (data.length !== inputs.length) throw malformed(`number ${data.length} for ${inputs.length} inputs`);
+  const vectors: number[][] = new Array(inputs.length);
+  for (const [position, entry] of data.entries()) {
+    if (!isRecord(entry)) throw malformed("list holds something else than objects");
+    const index = typeof entry.index === "number" ? entry.index : position;
+    if (!Number.isInteger(index) || index < 0 || index >= inputs.length || vectors[index] !== undefined)
+      throw malformed("have missing or repeated indices");
+    vectors[index] = readVector(entry.embedding, malformed);
+  }
+  const usage = isRecord(answer) && isRecord(answer.usage) ? answer.usage.prompt_tokens : undefined;
+  // Without usage from the upstream: ~4 characters per token, as for chat (see StreamAssembler.finish).
+  const promptTokens =
+    typeof usage === "number" && Number.isFinite(usage) && usage >= 0
+      ? usage
+      : inputs.reduce((total, input) => total + Math.ceil(input.length / 4), 0);
+  return { vectors, usage: { promptTokens } };
+}
+
+function readVector(value: unknown, malformed: (what: string) => OstromError): number[] {
+  if (typeof value === "string") {
+    // Asked for floats, but a server that sends base64 anyway still means little-endian float32.
+    const bytes = Buffer.from(value, "base64");
+    if (bytes.byteLength % 4 !== 0) throw malformed("hold a base64 vector of a bad length");
+    return Array.from(new Float32Array(new Uint8Array(bytes).buffer));
+  }
+  if (!Array.isArray(value) || !value.every((x) => typeof x === "number"))
+    throw malformed("hold a vector that is not a list of numbers");
+  return value as number[];
+}
+
+/** `ECONNREFUSED`, `ENOTFOUND`, … from undici's "fetch failed" and its nested causes. */
+function describeNetworkError(error: unknown): string {
+  for (let current: unknown = error, depth = 0; current !== undefined && depth < 4; depth++) {
+    if (!isRecord(current)) break;
+    if (typeof current.code === "string" && current.code !== "") return current.code;
+    if (
+      Array.isArray(current.errors) &&
+      isRecord(current.errors[0]) &&
+      typeof current.errors[0].code === "string"
+    )
+      return current.errors[0].code;
+    current = current.cause;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null;
+}
