@@ -16,7 +16,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { startFakeOpenAIUpstream } from "../test/helpers/fake-openai-upstream.ts";
-import { readRssMiB, spawnTracked, stopProcess } from "./bench-process.ts";
+import { readCpuSeconds, readRssMiB, spawnTracked, stopProcess } from "./bench-process.ts";
 import type { GatewayLoadMessage, GatewayLoadPlan, Percentiles, TargetResult } from "./gateway-load.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -125,6 +125,10 @@ const plan: GatewayLoadPlan = {
   requestTimeoutMs: 30_000,
 };
 const phases: Extract<GatewayLoadMessage, { event: "phase" }>[] = [];
+/** Ostrom's CPU time (all threads) over each measured phase, to put a cost on each request. */
+const ostromCpuSeconds = new Map<string, number>();
+let cpuAtPhaseStart = 0;
+const readOstromCpuSeconds = () => (ostrom.pid === undefined ? 0 : readCpuSeconds(ostrom.pid));
 let loadOutput = "";
 let lineBuffer = "";
 const load = spawnTracked(
@@ -146,11 +150,13 @@ const load = spawnTracked(
         const message = JSON.parse(line) as GatewayLoadMessage;
         if (message.event === "measuring") {
           currentPhase = message.phase;
+          cpuAtPhaseStart = readOstromCpuSeconds();
           progress(
             `measuring ${message.phase} for ${options.durationSeconds} s at ${options.rate} requests/s per target`,
           );
         } else {
           phases.push(message);
+          ostromCpuSeconds.set(message.phase, readOstromCpuSeconds() - cpuAtPhaseStart);
           currentPhase = `after ${message.phase}`;
         }
       }
@@ -193,9 +199,12 @@ const results = phases.map((phase) => {
     const b = gateway && pick(gateway);
     return a && b ? { p50: round(b.p50 - a.p50, 3), p99: round(b.p99 - a.p99, 3) } : undefined;
   };
+  const cpuSeconds = ostromCpuSeconds.get(phase.phase) ?? Number.NaN;
   return {
     phase: phase.phase,
     seconds: phase.seconds,
+    ostromCpuPercent: round((cpuSeconds / phase.seconds) * 100, 1),
+    ostromCpuMsPerRequest: round((cpuSeconds * 1000) / Math.max(1, gateway?.sent ?? 0), 3),
     generatorSendLagMs: phase.sendLagMs,
     targets: phase.targets,
     addedLatencyMs: added((result) => result.latencyMs),
@@ -247,6 +256,9 @@ if (options.json) {
       );
     lines.push(
       `${result.phase}: load generator sent late by p50 ${result.generatorSendLagMs.p50} ms, p99 ${result.generatorSendLagMs.p99} ms`,
+    );
+    lines.push(
+      `${result.phase}: Ostrom used ${result.ostromCpuPercent} % of one core, ${result.ostromCpuMsPerRequest} ms CPU per request`,
     );
   }
   lines.push(

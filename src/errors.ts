@@ -227,6 +227,8 @@ export interface OstromErrorOptions {
   param?: string;
   /** Seconds the client should wait before retrying; sent as `Retry-After`. */
   retryAfterSeconds?: number;
+  /** Finer than the code, for machines: e.g. which quota was hit (`team.tokensPerDay`); sent as `X-Ostrom-Reason`. */
+  reason?: string;
   cause?: unknown;
 }
 
@@ -235,6 +237,7 @@ export class OstromError extends Error {
   readonly code: ErrorCode;
   readonly param: string | undefined;
   readonly retryAfterSeconds: number | undefined;
+  readonly reason: string | undefined;
 
   constructor(code: ErrorCode, message: string, options: OstromErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -242,6 +245,7 @@ export class OstromError extends Error {
     this.code = code;
     this.param = options.param;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.reason = options.reason;
   }
 
   get status(): number {

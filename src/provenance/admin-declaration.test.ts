@@ -51,7 +51,9 @@ test("declared facts take precedence over the catalog and the GGUF; undeclared o
   const declared = getDeclaredFacts(parseAdminDeclaration(declarationYaml), { date: "2026-01-10" });
   const catalogFacts = {
     license: catalog.license,
-    components: Object.fromEntries(Object.entries(catalog.components).filter(([, fact]) => fact !== undefined)),
+    components: Object.fromEntries(
+      Object.entries(catalog.components).filter(([, fact]) => fact !== undefined),
+    ),
   };
   const record = mergeProvenance(undefined, catalogFacts, declared);
   assert.equal(record.license?.source, "declared");
@@ -87,7 +89,10 @@ test("bad declarations name the bad field", () => {
     isInvalid("release.components[0].availability", /./),
   );
   assert.throws(
-    () => parseAdminDeclaration("release: {components: [{name: Datasets, availability: not-available, license: MIT}]}"),
+    () =>
+      parseAdminDeclaration(
+        "release: {components: [{name: Datasets, availability: not-available, license: MIT}]}",
+      ),
     isInvalid("release.components[0].availability", /has no license/),
   );
   assert.throws(
@@ -101,10 +106,18 @@ test("the overlay store writes atomically with the declaration date, and clears"
   const digest = `sha256:${"1".repeat(64)}`;
   const before = await store.getVersion(digest);
   assert.equal(await store.readDeclaration(digest), undefined);
-  await assert.rejects(store.writeDeclaration(digest, "release: {nonsense: 1}", "bad.yml"), isInvalid("release.nonsense", /unknown field/));
+  await assert.rejects(
+    store.writeDeclaration(digest, "release: {nonsense: 1}", "bad.yml"),
+    isInvalid("release.nonsense", /unknown field/),
+  );
   assert.equal(await store.getVersion(digest), before, "an invalid declaration writes nothing");
 
-  const stored = await store.writeDeclaration(digest, declarationYaml, "d.yml", new Date("2026-03-04T05:06:07.000Z"));
+  const stored = await store.writeDeclaration(
+    digest,
+    declarationYaml,
+    "d.yml",
+    new Date("2026-03-04T05:06:07.000Z"),
+  );
   assert.equal(path.dirname(stored.file), path.join(store.root, "declared"));
   const text = await readFile(stored.file, "utf8");
   assert.match(text, /# Checked with the producer/, "comments are kept");

@@ -34,8 +34,11 @@ export function formatProvenanceSources(record: ProvenanceRecord): string {
 }
 
 function formatLine<T>(label: string, fact: SourcedFact<T>, describe: (value: T) => string): string {
+  // A GGUF fact's URL is the model file itself: not worth repeating on every line.
   const origin = (item: Fact<T>) =>
-    [item.source, item.date?.slice(0, 10), item.url].filter((part) => part !== undefined && part !== null).join(", ");
+    [item.source, item.date?.slice(0, 10), item.source === "gguf" ? null : item.url]
+      .filter((part) => part !== undefined && part !== null)
+      .join(", ");
   const overridden =
     fact.overridden.length === 0
       ? ""

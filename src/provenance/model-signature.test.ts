@@ -97,10 +97,22 @@ test("a stored record is re-verified when read; an edited one is ignored with th
   const json = JSON.stringify(record);
   assert.deepEqual(readSignatureRecord(json, digest), record);
   const reasons: string[] = [];
-  const forged = JSON.stringify({ ...record, public_key: generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString() });
-  assert.equal(readSignatureRecord(forged, digest, (reason) => reasons.push(reason)), undefined);
-  assert.equal(readSignatureRecord(json, otherDigest, (reason) => reasons.push(reason)), undefined);
-  assert.equal(readSignatureRecord("{", digest, (reason) => reasons.push(reason)), undefined);
+  const forged = JSON.stringify({
+    ...record,
+    public_key: generateKeyPairSync("ed25519").publicKey.export({ type: "spki", format: "pem" }).toString(),
+  });
+  assert.equal(
+    readSignatureRecord(forged, digest, (reason) => reasons.push(reason)),
+    undefined,
+  );
+  assert.equal(
+    readSignatureRecord(json, otherDigest, (reason) => reasons.push(reason)),
+    undefined,
+  );
+  assert.equal(
+    readSignatureRecord("{", digest, (reason) => reasons.push(reason)),
+    undefined,
+  );
   assert.equal(reasons.length, 3);
 });
 
@@ -117,7 +129,17 @@ test("the documented OpenSSL recipe makes signatures Ostrom accepts", async (t) 
   const messageFile = path.join(dir, "message");
   await writeFile(messageFile, formatSignedMessage(digest));
   const signatureFile = path.join(dir, "model.gguf.sig");
-  execFileSync("openssl", ["pkeyutl", "-sign", "-rawin", "-inkey", keyFile, "-in", messageFile, "-out", signatureFile]);
+  execFileSync("openssl", [
+    "pkeyutl",
+    "-sign",
+    "-rawin",
+    "-inkey",
+    keyFile,
+    "-in",
+    messageFile,
+    "-out",
+    signatureFile,
+  ]);
   const publicFile = path.join(dir, "public.pem");
   execFileSync("openssl", ["pkey", "-in", keyFile, "-pubout", "-out", publicFile]);
   const record = verifyModelSignature({

@@ -167,16 +167,25 @@ test("requireSignature refuses unsigned files, and with a key list, files signed
   assert.match(refused[0]!.message, new RegExp(`Release team with key ${other}`));
 
   const declaredSigner = signedBy(trusted);
-  const notVerified = { ...declaredSigner, signer: { ...declaredSigner.signer!, source: "declared" as const } };
-  assert.equal(rules(notVerified, onlyTrusted)[0]?.rule, "requireSignature", "only a verified signature counts");
+  const notVerified = {
+    ...declaredSigner,
+    signer: { ...declaredSigner.signer!, source: "declared" as const },
+  };
+  assert.equal(
+    rules(notVerified, onlyTrusted)[0]?.rule,
+    "requireSignature",
+    "only a verified signature counts",
+  );
 
   assert.equal(parseServingPolicy('{"requireSignature": false}').requireSignature, false);
   assert.throws(
     () => parseServingPolicy('{"requireSignature": ["abc"]}'),
-    (error: unknown) => isOstromError(error, "invalid_provenance_record") && error.param === "requireSignature.0",
+    (error: unknown) =>
+      isOstromError(error, "invalid_provenance_record") && error.param === "requireSignature.0",
   );
   assert.throws(
     () => parseServingPolicy('{"requireSignature": []}'),
-    (error: unknown) => isOstromError(error, "invalid_provenance_record") && error.param === "requireSignature",
+    (error: unknown) =>
+      isOstromError(error, "invalid_provenance_record") && error.param === "requireSignature",
   );
 });

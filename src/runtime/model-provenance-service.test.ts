@@ -65,7 +65,11 @@ test("a bad signature refuses the import and leaves nothing behind", async () =>
   const { dataDir, config, keyFile, store } = await setUp({});
   const signatureFile = path.join(dataDir, "wrong.sig");
   await writeFile(signatureFile, signModelDigest(`sha256:${"0".repeat(64)}`, privateKey));
-  const check = await prepareSignatureCheck(config, { signatureFile, publicKeyFile: keyFile, modelName: "bad" });
+  const check = await prepareSignatureCheck(config, {
+    signatureFile,
+    publicKeyFile: keyFile,
+    modelName: "bad",
+  });
   await assert.rejects(
     store.importFile(await getTinyModelPath(), { name: "bad", verifyDigest: check.verifyDigest }),
     (error: unknown) => isOstromError(error, "signature_invalid") && /does not verify/.test(error.message),
@@ -83,13 +87,20 @@ test("a signature record edited after the fact no longer counts", async () => {
   const probe = await store.importFile(model, { name: "probe" });
   const signatureFile = path.join(dataDir, "tiny.sig");
   await writeFile(signatureFile, signModelDigest(probe.digest, privateKey));
-  const check = await prepareSignatureCheck(config, { signatureFile, publicKeyFile: keyFile, modelName: "m" });
+  const check = await prepareSignatureCheck(config, {
+    signatureFile,
+    publicKeyFile: keyFile,
+    modelName: "m",
+  });
   const entry = await store.importFile(model, { name: "m", verifyDigest: check.verifyDigest });
   assert.equal((await service.getPolicyResult(entry)).servable, true);
 
   const overlays = new ProvenanceOverlayStore(dataDir);
   const record = await overlays.readSignature(entry.digest);
-  await writeFile(overlays.signaturePath(entry.digest), JSON.stringify({ ...record, signer: "Someone else", key_fingerprint: `sha256:${"f".repeat(64)}` }));
+  await writeFile(
+    overlays.signaturePath(entry.digest),
+    JSON.stringify({ ...record, signer: "Someone else", key_fingerprint: `sha256:${"f".repeat(64)}` }),
+  );
   const result = await service.getPolicyResult(entry);
   assert.equal(result.servable, false, "the forged record is ignored; the file counts as unsigned");
 });

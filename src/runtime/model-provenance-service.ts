@@ -151,6 +151,10 @@ export class ModelProvenanceService {
    * serving policy it is refused (no rule can be shown to hold); without one it is served, and its
    * response headers say that its provenance is unknown.
    */
+  get hasPolicy(): boolean {
+    return this.#policy !== undefined;
+  }
+
   async assertRemoteServable(name: string): Promise<Record<string, string>> {
     if (this.#policy)
       throw new OstromError(

@@ -74,9 +74,13 @@ async function readInput(file: string, param: string): Promise<Buffer> {
     });
   }
   if (size > maxInputBytes) {
-    throw new OstromError("signature_invalid", `${file} is too large (${size} bytes) to be a key or signature.`, {
-      param,
-    });
+    throw new OstromError(
+      "signature_invalid",
+      `${file} is too large (${size} bytes) to be a key or signature.`,
+      {
+        param,
+      },
+    );
   }
   try {
     return await readFile(file);

@@ -17,13 +17,12 @@ export class QuotaExceededError extends OstromError {
 
   /** `retryAfterSeconds` is undefined when waiting cannot help (the request alone exceeds the limit). */
   constructor(limitHit: QuotaLimitHit, message: string, retryAfterSeconds: number | undefined) {
-    super("quota_exceeded", message, retryAfterSeconds === undefined ? {} : { retryAfterSeconds });
+    super("quota_exceeded", message, {
+      reason: `${limitHit.level}.${limitHit.kind}`,
+      ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
+    });
     this.name = "QuotaExceededError";
     this.limitHit = limitHit;
   }
 
-  /** Machine-readable name of the limit, e.g. `team.tokensPerMinute`. */
-  get reason(): string {
-    return `${this.limitHit.level}.${this.limitHit.kind}`;
-  }
 }

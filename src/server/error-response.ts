@@ -14,6 +14,7 @@ export function toErrorResponseParts(error: unknown, log: Logger): ErrorResponse
     const headers: Record<string, string> = {};
     if (error.retryAfterSeconds !== undefined)
       headers["retry-after"] = String(Math.ceil(error.retryAfterSeconds));
+    if (error.reason !== undefined) headers["x-ostrom-reason"] = error.reason;
     return {
       status: error.status,
       headers,

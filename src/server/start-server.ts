@@ -3,6 +3,7 @@
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import type { Config } from "../config/config-schema.ts";
+import { createOwnedEngine, systemOwner } from "../dispatch/owned-engine.ts";
 import { createDispatcher } from "../runtime/create-dispatcher.ts";
 import { createEngine } from "../runtime/create-engine.ts";
 import { ensureDefaultModel } from "../runtime/ensure-default-model.ts";
@@ -25,15 +26,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const store = await openStore(config);
   const provenance = await ModelProvenanceService.create(config, log);
   const engine = createEngine(config, log);
+  const { dispatcher, stop: stopBackends } = await createDispatcher({ config, engine, log });
   const knowledge = openKnowledgeService(config, {
-    engine,
+    // Embedding uploaded documents is background work: it queues as its own tenant, at batch priority.
+    engine: createOwnedEngine(dispatcher, engine, systemOwner, "batch"),
     async resolveModel(ref) {
       const entry = await store.resolve(ref);
       await provenance.assertServable(entry);
       return toModelHandle(entry);
     },
   });
-  const { dispatcher, stop: stopBackends } = await createDispatcher({ config, engine, log });
   let draining = false;
   const app = createApp({
     engine,

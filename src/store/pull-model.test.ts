@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 import { after, afterEach, before, beforeEach, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import { isOstromError } from "../errors.ts";
+import { isOstromError, OstromError } from "../errors.ts";
 import { createRandomLlamaGguf } from "../gguf/create-random-llama.ts";
 import { ModelStore } from "./model-store.ts";
 import { type PullProgressEvent, pullModel } from "./pull-model.ts";
@@ -291,6 +291,43 @@ describe("pullModel", () => {
     assert.deepEqual(await store.list(), []);
     assert.deepEqual(await listBlobs(), []);
     assert.deepEqual(await fs.readdir(store.tmpDir), [], "the bad partial is deleted");
+  });
+
+  test("verifyDigest sees the digest before the file is added; throwing refuses the pull and deletes the download", async () => {
+    server.files.set("/m/model.gguf", model);
+    const seen: string[] = [];
+    const refusal = new OstromError("signature_invalid", "bad signature");
+    await assert.rejects(
+      pullModel(store, `${baseUrl}/m/model.gguf`, {
+        verifyDigest: async (digest) => {
+          seen.push(digest);
+          throw refusal;
+        },
+      }),
+      (error: unknown) => error === refusal,
+    );
+    assert.deepEqual(seen, [`sha256:${modelHex}`]);
+    assert.deepEqual(await store.list(), []);
+    assert.deepEqual(await listBlobs(), []);
+    assert.deepEqual(await fs.readdir(store.tmpDir), [], "no partial or metadata is kept");
+
+    const entry = await pullModel(store, `${baseUrl}/m/model.gguf`, { verifyDigest: async () => undefined });
+    assert.equal(entry.digest, `sha256:${modelHex}`);
+    await assert.rejects(
+      pullModel(store, `${baseUrl}/m/model.gguf`, {
+        name: "again",
+        expectedSha256: modelHex,
+        verifyDigest: async () => {
+          throw refusal;
+        },
+      }),
+      (error: unknown) => error === refusal,
+      "a blob already in the store is checked before it is named too",
+    );
+    assert.deepEqual(
+      (await store.list()).map((listed) => listed.ref),
+      ["model:latest"],
+    );
   });
 
   test("a file that is not GGUF is rejected", async () => {

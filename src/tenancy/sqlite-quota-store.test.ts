@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
+import { type ChildProcess, fork } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
-import { Worker } from "node:worker_threads";
-import type { ReserveBurstWorkerData } from "../../test/helpers/reserve-burst-worker.ts";
+import { fileURLToPath } from "node:url";
+import type { ReserveBurstMessage, ReserveBurstOptions } from "../../test/helpers/reserve-burst-process.ts";
 import { QuotaLedger } from "../scheduler/quota-ledger.ts";
 import { runQuotaStoreContract } from "../scheduler/quota-store-contract.ts";
 import { createTenantPath } from "../scheduler/tenant-path.ts";
@@ -54,37 +55,39 @@ test("SqliteQuotaStore: usage survives reopening, and idle scopes leave no row",
   }
 });
 
-test("SqliteQuotaStore: two threads with their own connections reserving in parallel never overshoot", async () => {
+test("SqliteQuotaStore: three processes with their own connections reserving at once never overshoot", async () => {
   const folder = await mkdtemp(path.join(tmpdir(), "ostrom-quota-"));
   try {
     const file = path.join(folder, "ostrom.db");
-    openSqliteDatabase(file).migrate("tenancy", (await import("./tenancy-migrations.ts")).tenancyMigrations);
-    const barrier = new SharedArrayBuffer(8);
-    const workerData: ReserveBurstWorkerData = {
-      file,
-      barrier,
-      attempts: 150,
-      tokens: 10,
-      tokensPerMinute: 1000,
-    };
-    const workerUrl = new URL("../../test/helpers/reserve-burst-worker.ts", import.meta.url);
-    const workers = [0, 1, 2].map(() => new Worker(workerUrl, { workerData }));
-    const results = workers.map(
-      (worker) =>
-        new Promise<number>((resolve, reject) => {
-          worker.once("message", resolve);
-          worker.once("error", reject);
-        }),
+    {
+      using database = openSqliteDatabase(file);
+      SqliteQuotaStore.open(database);
+    }
+    const options: ReserveBurstOptions = { file, attempts: 150, tokens: 10, tokensPerMinute: 1000 };
+    const script = fileURLToPath(new URL("../../test/helpers/reserve-burst-process.ts", import.meta.url));
+    const children = [0, 1, 2].map(() =>
+      fork(script, [JSON.stringify(options)], { execArgv: ["--import", "tsx"], stdio: "inherit" }),
     );
-    const counters = new Int32Array(barrier);
-    while (Atomics.load(counters, 0) < workers.length) await new Promise((resolve) => setTimeout(resolve, 5));
-    Atomics.store(counters, 1, 1);
-    Atomics.notify(counters, 1);
-    const granted = await Promise.all(results);
+    const waitFor = (child: ChildProcess, type: ReserveBurstMessage["type"]) =>
+      new Promise<ReserveBurstMessage>((resolve, reject) => {
+        const onMessage = (message: ReserveBurstMessage) => {
+          if (message.type !== type) return;
+          child.off("message", onMessage);
+          resolve(message);
+        };
+        child.on("message", onMessage);
+        child.once("exit", (code) => reject(new Error(`a reserving process exited with ${code}`)));
+      });
+    const done = children.map((child) => waitFor(child, "done"));
+    await Promise.all(children.map((child) => waitFor(child, "ready")));
+    for (const child of children) child.send("go");
+    const granted = (await Promise.all(done)).map((message) =>
+      message.type === "done" ? message.granted : 0,
+    );
     assert.equal(
       granted.reduce((sum, count) => sum + count, 0),
       100,
-      `exactly 1000 / 10 reservations in total (per thread: ${granted.join(", ")})`,
+      `exactly 1000 / 10 reservations in total (per process: ${granted.join(", ")})`,
     );
     using database = openSqliteDatabase(file);
     const ledger = new QuotaLedger({ store: SqliteQuotaStore.open(database), getLimits: () => ({}) });

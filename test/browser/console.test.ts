@@ -152,25 +152,34 @@ async function sendMessage(page: Page, text: string): Promise<void> {
   await page.getByLabel("Message", { exact: true }).press("Enter");
 }
 
+before(async () => {
+  if (!existsSync(chromiumPath)) {
+    throw new Error(
+      `Chromium is missing at ${chromiumPath}: run scripts/install-browser.sh (it installs Debian's chromium; CI runs it).`,
+    );
+  }
+  await mkdir(artifactsDir, { recursive: true });
+  browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
 describe("web console in Chromium", () => {
   before(async () => {
-    if (!existsSync(chromiumPath)) {
-      throw new Error(
-        `Chromium is missing at ${chromiumPath}: run scripts/install-browser.sh (it installs Debian's chromium; CI runs it).`,
-      );
-    }
-    await mkdir(artifactsDir, { recursive: true });
     const policyFile = path.join(await createTempDir("ostrom-console-policy-"), "policy.json");
     await writeFile(policyFile, JSON.stringify({ requireOsiApprovedLicense: true }));
     server = await startTestServer(
-      { "tiny:latest": await createLicensedTinyModel("Apache-2.0"), "closed:latest": await getTinyModelPath() },
+      {
+        "tiny:latest": await createLicensedTinyModel("Apache-2.0"),
+        "closed:latest": await getTinyModelPath(),
+      },
       { policy: policyFile, parallel: "1" },
     );
-    browser = await chromium.launch({ executablePath: chromiumPath, args: chromiumArgs });
   });
 
   after(async () => {
-    await browser?.close();
     await server?.shutdown();
   });
 
@@ -383,18 +392,6 @@ describe("web console in Chromium", () => {
     await page.context().close();
   });
 
-  test("the API key is sent as a bearer token (a stub until keys exist)", async () => {
-    const { page } = await openConsole();
-    await page.getByRole("button", { name: /API key/ }).click();
-    await page.getByLabel("Key", { exact: true }).fill("sk-test-123");
-    await page.getByRole("button", { name: "Save" }).click();
-    const request = page.waitForRequest("**/v1/models");
-    await page.getByRole("link", { name: "Models" }).click();
-    await page.getByRole("button", { name: "Refresh" }).click();
-    assert.equal((await request).headers().authorization, "Bearer sk-test-123");
-    await page.context().close();
-  });
-
   test("the Models page lists the model with its size, digest and details", async () => {
     const { page, errors } = await openConsole("/#/models");
     const card = page.getByRole("article", { name: "tiny:latest" });
@@ -440,5 +437,410 @@ describe("web console in Chromium", () => {
       assert.ok(reached.includes(control), `${control} in ${reached.join(" ")}`);
     }
     await page.context().close();
+  });
+  test("the openness card shows the MOF grid, class, OSAID verdict, warnings and sources; the BOM downloads", async () => {
+    const { page, errors } = await openConsole("/#/models");
+    const card = page.getByRole("article", { name: "tiny:latest" });
+    await card.getByRole("button", { name: "Details" }).click();
+    const openness = card.getByRole("region", { name: "Openness of tiny:latest" });
+    await openness.waitFor();
+    await screenshot(page, "openness-card");
+
+    // What the card shows is what the API says.
+    const response = await fetch(`${server.url}/v1/models/tiny:latest/provenance`);
+    const provenance = (await response.json()) as {
+      assessment: {
+        mof_class_label: string;
+        osaid: { passes: boolean; criteria: Array<{ reason: string }> };
+        components: Array<{ id: string; name: string; verdict: string }>;
+        classes: Array<{ label: string; met: number; required: number }>;
+        flags: Array<{ code: string; message: string }>;
+      };
+    };
+    const { assessment } = provenance;
+    const cells = openness.locator(".mof-grid > li");
+    assert.equal(await cells.count(), 17, "the 17 MOF components");
+    const words = {
+      open: "Open",
+      "open-wrong-kind": "Open",
+      restricted: "Restricted",
+      unlicensed: "Restricted",
+      missing: "Missing",
+      unknown: "Not stated",
+    } as Record<string, string>;
+    for (const component of assessment.components) {
+      const cell = openness.locator(`.mof-cell[data-component='${component.id}']`);
+      // Status as a word and an icon, not colour alone.
+      assert.equal(await cell.locator(".mof-status").textContent(), words[component.verdict], component.id);
+      assert.notEqual((await cell.locator(".mof-icon").textContent())?.trim(), "");
+      assert.equal(await cell.locator(".mof-name").textContent(), component.name);
+    }
+    const text = (await openness.textContent()) ?? "";
+    assert.ok(text.includes(assessment.mof_class_label), assessment.mof_class_label);
+    assert.ok(text.includes(assessment.osaid.passes ? "Passes" : "Does not pass"));
+    for (const progress of assessment.classes) {
+      assert.ok(text.includes(`${progress.met} of ${progress.required}`), progress.label);
+    }
+    assert.ok(assessment.flags.length > 0, "the unlicensed-data tiny model is flagged");
+    for (const flag of assessment.flags) assert.ok(text.includes(flag.message), flag.code);
+    // A component opens to say why, from which source.
+    await openness.locator(".mof-cell[data-component='model-parameters-final'] summary").click();
+    assert.match(
+      (await openness.locator(".mof-cell[data-component='model-parameters-final'] dl").textContent()) ?? "",
+      /LicenseApache-2\.0.*Needed forClass III and above.*Why/s,
+    );
+    // Where each fact came from.
+    await openness.getByText(/Sources of each fact/).click();
+    assert.match((await openness.locator(".fact-sources").textContent()) ?? "", /Architecturellamagguf/);
+
+    const download = page.waitForEvent("download");
+    await card.getByRole("button", { name: "Download the AI bill of materials of tiny:latest" }).click();
+    const file = await (await download).path();
+    const bom = JSON.parse(await readFile(file, "utf8")) as { bomFormat: string; specVersion: string };
+    assert.equal(bom.bomFormat, "CycloneDX");
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+
+  test("a model refused by the serving policy shows each failed rule and cannot be chatted with", async () => {
+    const { page, errors } = await openConsole("/#/models");
+    const card = page.getByRole("article", { name: "closed:latest" });
+    await card.waitFor();
+    const refusal = card.getByRole("note").filter({ hasText: "Refused" });
+    assert.match((await refusal.textContent()) ?? "", /requireOsiApprovedLicense/);
+    assert.equal(await card.getByRole("button", { name: /Chat with/ }).count(), 0, "no chat offered");
+    assert.equal(
+      await page
+        .getByRole("article", { name: "tiny:latest" })
+        .getByRole("button", { name: /Chat with/ })
+        .count(),
+      1,
+    );
+    await screenshot(page, "models-refused");
+    // In the chat's picker it is listed, disabled.
+    const option = page.locator("#model-select option[value='closed:latest']");
+    assert.equal(await option.isDisabled(), true);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+
+  test("knowledge: create a base, upload by picker and by drop with license, see each file's status, search", async () => {
+    const { page, errors } = await openConsole("/#/knowledge");
+    const create = page.locator("#kb-create");
+    await create.getByLabel("Name", { exact: true }).fill("handbook");
+    await create.getByLabel("Description (optional)").fill("Staff handbook");
+    await create.getByRole("button", { name: "Create" }).click();
+    await page.getByRole("heading", { name: "handbook", level: 2 }).waitFor();
+
+    // The picker: a good file and one that cannot be parsed, in one batch.
+    await page.getByLabel("Choose files").setInputFiles([
+      {
+        name: "leave.md",
+        mimeType: "text/markdown",
+        buffer: Buffer.from("# Parental leave\n\nParental leave lasts sixteen weeks, paid in full.\n"),
+      },
+      { name: "broken.pdf", mimeType: "application/pdf", buffer: Buffer.from("not a pdf at all") },
+    ]);
+    await page.getByLabel(/License/).fill("CC-BY-4.0");
+    await page.getByLabel("Attribution").fill("HR team");
+    await page.getByRole("button", { name: "Upload" }).click();
+    const results = page.getByRole("list", { name: "Upload results" });
+    await results.locator("li").nth(1).waitFor();
+    assert.equal(
+      await page.locator("#kb-progress").evaluate((bar) => (bar as unknown as { value: number }).value),
+      100,
+    );
+    assert.match((await page.locator("#kb-progress-text").textContent()) ?? "", /Done: 1 of 2 files/);
+    assert.match((await results.locator("li[data-status='added']").textContent()) ?? "", /leave\.md/);
+    assert.match(
+      (await results.locator("li[data-status='failed']").textContent()) ?? "",
+      /broken\.pdf.*pdf/is,
+    );
+    const documents = page.getByRole("region", { name: "Documents" });
+    await documents.getByText("Parental leave").waitFor();
+    assert.match((await documents.textContent()) ?? "", /CC-BY-4\.0\s*HR team/);
+
+    // Drag and drop: a real drop event carrying a file.
+    const transfer = await page.evaluateHandle(() => {
+      const page = globalThis as unknown as PageGlobals & {
+        DataTransfer: new () => { items: { add(file: unknown): void } };
+        File: new (parts: string[], name: string, options: object) => unknown;
+      };
+      const data = new page.DataTransfer();
+      data.items.add(
+        new page.File(["Bicycles may be parked in the courtyard.\n"], "bikes.txt", { type: "text/plain" }),
+      );
+      return data;
+    });
+    await page.locator("#drop-zone").dispatchEvent("drop", { dataTransfer: transfer });
+    assert.match((await page.locator("#kb-file-summary").textContent()) ?? "", /1 file chosen.*bikes\.txt/);
+    await page.getByRole("button", { name: "Upload" }).click();
+    await results.locator("li[data-status='added']", { hasText: "bikes.txt" }).waitFor();
+    await documents.getByText("bikes.txt").waitFor();
+    await screenshot(page, "knowledge");
+
+    await page.getByLabel("Search this knowledge base").fill("how long is parental leave");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    const hits = page.getByRole("list", { name: "Search results" }).locator(".search-hit");
+    await hits.first().waitFor();
+    assert.match(
+      (await hits.first().textContent()) ?? "",
+      /#1.*Parental leave.*sixteen weeks.*CC-BY-4\.0 · HR team/s,
+    );
+    assert.match((await hits.first().locator(".hit-score").textContent()) ?? "", /score \d/);
+    await screenshot(page, "knowledge-search");
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+
+  test("a grounded answer shows its sources with license and attribution, and [n] links to its source", async () => {
+    const { page, errors } = await openConsole("/?max_tokens=8");
+    // The knowledge base of the previous test, as an assistant of its own.
+    const option = page.locator("#model-select option[value='kb:handbook']");
+    await option.waitFor({ state: "attached" });
+    await page.getByLabel("Model", { exact: true }).selectOption("kb:handbook");
+    await sendMessage(page, "How long is parental leave?");
+    const answer = page.locator(".message-assistant").last();
+    await answer.and(page.locator("[data-state='done']")).waitFor({ timeout: 60_000 });
+    const sources = answer.getByRole("region", { name: "Sources" });
+    const first = sources.locator("li").first();
+    assert.match(
+      (await first.textContent()) ?? "",
+      /Parental leave.*License: CC-BY-4\.0 · HR team · handbook/s,
+    );
+    await screenshot(page, "chat-grounded");
+
+    // A model that cites: the real UI path with a scripted stream (a tiny random model does not cite).
+    const chunks = [
+      {
+        choices: [],
+        sources: [
+          {
+            index: 1,
+            title: "Leave policy",
+            location: "leave.md · Leave",
+            text: "Sixteen weeks.",
+            score: 0.5,
+            license: "CC-BY-4.0",
+            attribution: "HR team",
+            knowledge_base: "handbook",
+            document_id: 1,
+          },
+        ],
+        excluded_sources: [{ title: "Secret memo", license: "LicenseRef-internal" }],
+      },
+      { choices: [{ index: 0, delta: { content: "Leave lasts sixteen weeks [1]. Not <b>[2]</b>." } }] },
+    ];
+    await page.route("**/v1/chat/completions", (route) =>
+      route.fulfill({
+        status: 200,
+        contentType: "text/event-stream",
+        body: `${chunks.map((chunk) => `data: ${JSON.stringify(chunk)}\n\n`).join("")}data: [DONE]\n\n`,
+      }),
+    );
+    await sendMessage(page, "And with a citation?");
+    const cited = page.locator(".message-assistant").last();
+    await cited.and(page.locator("[data-state='done']")).waitFor();
+    const link = cited.locator("a.citation");
+    assert.equal(await link.count(), 1, "only [1] names a source");
+    assert.equal(await link.textContent(), "[1]");
+    await link.click();
+    const target = cited.getByRole("region", { name: "Sources" }).locator("li").first();
+    assert.equal(
+      await target.evaluate((item) => item === (globalThis as unknown as PageGlobals).document.activeElement),
+      true,
+    );
+    assert.match(
+      (await cited.locator(".excluded-sources").textContent()) ?? "",
+      /Secret memo \(LicenseRef-internal\)/,
+    );
+    assert.match(
+      await page.evaluate(() => (globalThis as unknown as { location: { hash: string } }).location.hash),
+      /^(#\/chat)?$/,
+    );
+    await screenshot(page, "chat-citation");
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+
+  test("a request waiting for the model shows its queue position until the first token", async () => {
+    // The server runs one request at a time: a long one in the background makes the console's wait.
+    const blocker = new AbortController();
+    const background = await server.client.chat.completions.create(
+      {
+        model: "tiny:latest",
+        messages: [{ role: "user", content: "Go on." }],
+        max_tokens: 1800,
+        temperature: 0,
+        stream: true,
+      },
+      { signal: blocker.signal },
+    );
+    const iterator = background[Symbol.asyncIterator]();
+    await iterator.next(); // it is running
+    const { page, errors } = await openConsole("/?max_tokens=4");
+    await sendMessage(page, "Am I queued?");
+    const answer = page.locator(".message-assistant").last();
+    await answer.locator(".message-meta", { hasText: /Queued — position 1/ }).waitFor();
+    await screenshot(page, "chat-queued");
+    blocker.abort();
+    await iterator.return?.();
+    await answer.and(page.locator("[data-state='done']")).waitFor({ timeout: 60_000 });
+    assert.doesNotMatch((await answer.locator(".message-meta").textContent()) ?? "", /Queued/);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+});
+
+describe("web console with API keys in Chromium", () => {
+  /** A server of its own: once keys exist it refuses every request without one. */
+  let keyed: TestServer;
+  let adminKey = "";
+  let memberKey = "";
+
+  before(async () => {
+    keyed = await startTestServer({ "tiny:latest": await getTinyModelPath() });
+  });
+
+  after(async () => {
+    await keyed?.shutdown();
+  });
+
+  /** Opens the console of the keyed server, signed in with `key` (stored before the page loads). */
+  async function openSignedIn(key: string, pathAndQuery = "/") {
+    const opened = await openConsole("/", undefined, keyed);
+    await opened.page.evaluate((value) => {
+      (
+        globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
+      ).localStorage.setItem("ostrom.apiKey", value);
+    }, key);
+    await opened.page.goto(`${keyed.url}${pathAndQuery}`);
+    return opened;
+  }
+
+  test("operations: an admin creates an organization, a team and keys (each shown once)", async () => {
+    // No keys yet: the server is open to this machine, as its local admin.
+    const { page } = await openConsole("/#/operations", undefined, keyed);
+    await page.getByText("Open server (no keys yet) · admin").waitFor();
+    const tenants = page.locator("#org-create");
+    await tenants.getByLabel("Organization").fill("Acme");
+    await tenants.getByLabel("Weight").fill("2");
+    await tenants.getByRole("button", { name: "Add organization" }).click();
+    const acme = page.getByRole("article", { name: "Organization Acme" });
+    await acme.waitFor();
+    assert.match((await acme.textContent()) ?? "", /weight 2/);
+    await acme.getByLabel("Team").fill("Research");
+    await acme.getByRole("button", { name: "Add team to Acme" }).click();
+    await acme.getByText("Research").waitFor();
+
+    // Quotas: edit the organization's tokens per minute.
+    await acme.getByText("Edit weight and quotas").first().click();
+    await acme.getByLabel("Tokens / minute").first().fill("5000");
+    await acme.getByRole("button", { name: "Save" }).first().click();
+    await page
+      .getByRole("article", { name: "Organization Acme" })
+      .getByText(/tokens \/ minute 5\.0k/)
+      .waitFor();
+
+    const keyForm = page.locator("#key-create");
+    /** @returns the secret the page shows once */
+    const createKey = async (name: string, role: "admin" | "member") => {
+      await keyForm.getByLabel("Name").fill(name);
+      await keyForm.getByLabel("Team").selectOption({ label: "Research" });
+      await keyForm.getByLabel("Role").selectOption(role);
+      await keyForm.getByRole("button", { name: "Create key" }).click();
+      const secret = page.locator("#new-key-secret");
+      await secret.waitFor();
+      await page.getByText(`The key “${name}” is shown only this once.`).waitFor();
+      const value = (await secret.textContent()) ?? "";
+      await page.getByRole("button", { name: "Done" }).click();
+      return value;
+    };
+    adminKey = await createKey("alice", "admin");
+    await screenshot(page, "operations-keys");
+    memberKey = await createKey("bob", "member");
+    assert.match(adminKey, /^osk_/);
+    assert.match(memberKey, /^osk_/);
+    const keys = page.getByRole("region", { name: "API keys" });
+    await keys.getByText("bob").waitFor();
+    assert.ok(!((await keys.textContent()) ?? "").includes(adminKey.slice(-20)), "the secret is not listed");
+    await page.context().close();
+  });
+
+  test("without a key the console asks for one; signed in, it shows who, and sends the key", async () => {
+    const { page } = await openConsole("/", undefined, keyed);
+    const dialog = page.getByRole("dialog", { name: "Sign in" });
+    await dialog.waitFor();
+    assert.match((await dialog.textContent()) ?? "", /needs an API key/);
+    await dialog.getByLabel("Key", { exact: true }).fill(adminKey);
+    await dialog.getByRole("button", { name: "Sign in" }).click();
+    await page.getByText("Signed in as alice · admin · acme / research").waitFor();
+    const request = page.waitForRequest("**/v1/models");
+    await page.getByRole("link", { name: "Models" }).click();
+    await page.getByRole("button", { name: "Refresh" }).click();
+    assert.equal((await request).headers().authorization, `Bearer ${adminKey}`);
+    await screenshot(page, "signed-in");
+
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("dialog", { name: "Sign in" }).waitFor();
+    await page.context().close();
+  });
+
+  test("the operations view shows the live queue, and revokes a key after a confirmation", async () => {
+    const { page } = await openSignedIn(adminKey, "/#/operations");
+    await page.getByRole("heading", { name: /Queue/ }).waitFor();
+    await page.locator("#queue-updated", { hasText: /updated/ }).waitFor();
+    const keys = page.getByRole("region", { name: "API keys" });
+    await keys.getByText("bob").waitFor();
+    page.once("dialog", (dialog) => void dialog.accept());
+    await keys.getByRole("button", { name: "Revoke key bob" }).click();
+    await keys.locator("tr[data-revoked='true']", { hasText: "bob" }).waitFor();
+    const refused = await fetch(`${keyed.url}/v1/models`, {
+      headers: { authorization: `Bearer ${memberKey}` },
+    });
+    assert.equal(refused.status, 401);
+    await screenshot(page, "operations");
+    await page.context().close();
+  });
+
+  test("usage is plotted over time, and members see only their own and no operations", async () => {
+    // Some usage to plot, as alice.
+    const alice = { authorization: `Bearer ${adminKey}`, "content-type": "application/json" };
+    const answered = await fetch(`${keyed.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: alice,
+      body: JSON.stringify({
+        model: "tiny:latest",
+        messages: [{ role: "user", content: "Hi" }],
+        max_tokens: 4,
+      }),
+    });
+    assert.equal(answered.status, 200);
+    const { page } = await openSignedIn(adminKey, "/#/usage");
+    const charts = page.locator("#usage-charts");
+    await charts.locator("figure svg[role='img']").first().waitFor();
+    const captions = await charts.locator("figcaption").allTextContents();
+    assert.deepEqual(captions, ["Tokens over time", "Latency", "Rejected requests"]);
+    assert.match((await page.locator(".usage-totals").textContent()) ?? "", /[1-9]\d* requests/);
+    assert.ok(
+      (await charts.locator("svg.chart-plot path.line, svg.chart-plot circle").count()) > 0,
+      "points are drawn",
+    );
+    await screenshot(page, "usage");
+    await page.context().close();
+
+    // A member key: no Operations link, and the page falls back to their own usage.
+    const created = await fetch(`${keyed.url}/v1/admin/keys`, {
+      method: "POST",
+      headers: alice,
+      body: JSON.stringify({ organization: "acme", team: "research", name: "carol", role: "member" }),
+    });
+    const carol = ((await created.json()) as { key: string }).key;
+    const member = await openSignedIn(carol, "/#/operations");
+    await member.page.getByText(/Signed in as carol · member/).waitFor();
+    assert.equal(await member.page.getByRole("link", { name: "Operations" }).count(), 0);
+    await member.page.getByText("Your own usage (key carol).").waitFor();
+    assert.equal(await member.page.locator("#operations-page").isVisible(), false);
+    await member.page.context().close();
   });
 });

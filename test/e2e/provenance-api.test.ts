@@ -132,7 +132,11 @@ test("/v1/models says whether each model may be served, with every failed rule",
     }>;
   };
   const byId = new Map(body.data.map((model) => [model.id, model.provenance]));
-  assert.deepEqual(byId.get("open:latest"), { ...byId.get("open:latest"), servable: true, policy_failures: [] });
+  assert.deepEqual(byId.get("open:latest"), {
+    ...byId.get("open:latest"),
+    servable: true,
+    policy_failures: [],
+  });
   const restricted = byId.get("restricted:latest")!;
   assert.equal(restricted.servable, false);
   assert.deepEqual(
@@ -169,7 +173,11 @@ interface ProvenanceJson {
       license: string | null;
       explanation: string;
     }>;
-    osaid: { verdict: string; passes: boolean; criteria: Array<{ name: string; passed: boolean; reason: string }> };
+    osaid: {
+      verdict: string;
+      passes: boolean;
+      criteria: Array<{ name: string; passed: boolean; reason: string }>;
+    };
     flags: Array<{ code: string; message: string }>;
   };
   policy: { servable: boolean; failures: Array<{ rule: string; message: string }> };
@@ -209,12 +217,16 @@ test("GET /v1/models/{model}/provenance returns the record with sources, the ass
   );
   assert.equal(assessment.mof_class, null);
   assert.equal(assessment.osaid.verdict, "fail");
-  assert.ok(assessment.osaid.criteria.some((criterion) => criterion.name === "parameters" && !criterion.passed));
+  assert.ok(
+    assessment.osaid.criteria.some((criterion) => criterion.name === "parameters" && !criterion.passed),
+  );
 
   assert.equal(body.policy.servable, false);
   assert.equal(body.policy.failures[0]?.rule, "requireOsiApprovedLicense");
 
-  const open = (await (await fetch(`${server.url}/v1/models/open:latest/provenance`)).json()) as ProvenanceJson;
+  const open = (await (
+    await fetch(`${server.url}/v1/models/open:latest/provenance`)
+  ).json()) as ProvenanceJson;
   assert.deepEqual(open.policy, { servable: true, failures: [] });
 });
 
@@ -227,7 +239,9 @@ test("GET /v1/models/{unknown}/provenance is a 404 in the API's error shape", as
 
 test("an administrator's declaration takes effect on the running server, with source `declared`", async () => {
   const entry = await server.store.resolve("corrected");
-  const before = (await (await fetch(`${server.url}/v1/models/corrected/provenance`)).json()) as ProvenanceJson;
+  const before = (await (
+    await fetch(`${server.url}/v1/models/corrected/provenance`)
+  ).json()) as ProvenanceJson;
   assert.equal(before.policy.servable, false, "license `other` is not OSI-approved");
 
   // What `ostrom declare corrected fix.yml` does, from another process in real use.
@@ -238,7 +252,9 @@ test("an administrator's declaration takes effect on the running server, with so
       "x-ostrom:\n  sources: {default: https://example.org/release-notes}\n",
     "fix.yml",
   );
-  const after = (await (await fetch(`${server.url}/v1/models/corrected/provenance`)).json()) as ProvenanceJson;
+  const after = (await (
+    await fetch(`${server.url}/v1/models/corrected/provenance`)
+  ).json()) as ProvenanceJson;
   const license = after.record.license!;
   assert.equal(license.source, "declared");
   assert.equal((license.value as { expression: string }).expression, "Apache-2.0");
@@ -252,7 +268,9 @@ test("an administrator's declaration takes effect on the running server, with so
   assert.equal(response.headers.get("x-ostrom-model-license"), "Apache-2.0");
 
   await overlays.clearDeclaration(entry.digest);
-  const cleared = (await (await fetch(`${server.url}/v1/models/corrected/provenance`)).json()) as ProvenanceJson;
+  const cleared = (await (
+    await fetch(`${server.url}/v1/models/corrected/provenance`)
+  ).json()) as ProvenanceJson;
   assert.equal(cleared.record.license?.source, "gguf");
   assert.equal(cleared.policy.servable, false);
 });

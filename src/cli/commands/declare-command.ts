@@ -4,9 +4,9 @@
 // catalog, with source `declared`. `--clear` removes the declaration. Declarations are kept per
 // file digest under `<data-dir>/provenance/declared/`; a running server notices the change.
 import { readFile, stat } from "node:fs/promises";
+import { invalidParameter } from "../../errors.ts";
 import { getDeclaredFacts } from "../../provenance/admin-declaration.ts";
 import { maxDeclarationBytes, ProvenanceOverlayStore } from "../../provenance/provenance-overlay-store.ts";
-import { invalidParameter } from "../../errors.ts";
 import { openStore } from "../../runtime/open-store.ts";
 import type { Command } from "../command.ts";
 

@@ -12,11 +12,12 @@ export const signatureFlags: Record<string, CommandFlag> = {
   signature: {
     type: "string",
     description:
-      "Detached ed25519 signature (raw or base64) over the message \"ostrom-model-signature-v1\\nsha256:<hex>\\n\"; the model is refused unless it verifies.",
+      'Detached ed25519 signature (raw or base64) over the message "ostrom-model-signature-v1\\nsha256:<hex>\\n"; the model is refused unless it verifies.',
   },
   "public-key": {
     type: "string",
-    description: "The signer's ed25519 public key: PEM, or an OpenSSH ssh-ed25519 line (its comment names the signer).",
+    description:
+      "The signer's ed25519 public key: PEM, or an OpenSSH ssh-ed25519 line (its comment names the signer).",
   },
   signer: { type: "string", description: "Who signed, recorded with the key's fingerprint." },
 };
@@ -29,11 +30,14 @@ export async function prepareSignatureFlags(
   const { signature, signer } = input.flags;
   const publicKey = input.flags["public-key"];
   if (signature === undefined && publicKey === undefined) {
-    if (signer !== undefined) throw invalidParameter("signer", "--signer needs --signature and --public-key.");
+    if (signer !== undefined)
+      throw invalidParameter("signer", "--signer needs --signature and --public-key.");
     return undefined;
   }
-  if (typeof signature !== "string") throw invalidParameter("signature", "--public-key needs --signature FILE.");
-  if (typeof publicKey !== "string") throw invalidParameter("public-key", "--signature needs --public-key FILE.");
+  if (typeof signature !== "string")
+    throw invalidParameter("signature", "--public-key needs --signature FILE.");
+  if (typeof publicKey !== "string")
+    throw invalidParameter("public-key", "--signature needs --public-key FILE.");
   const check = await prepareSignatureCheck(input.config, {
     signatureFile: signature,
     publicKeyFile: publicKey,

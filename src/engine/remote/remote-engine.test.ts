@@ -221,6 +221,15 @@ describe("RemoteEngine against a fake OpenAI upstream", () => {
     assert.equal(await engine.checkHealth(signal), true);
   });
 
+  test("a wrong API base: the model list fails as backend_unavailable, naming the base", async () => {
+    await using wrong = new RemoteEngine({ name: "wrong", baseUrl: upstream.url.replace(/\/v1$/, "") });
+    await rejectsWith(
+      () => wrong.listModels(signal),
+      "backend_unavailable",
+      (error) => assert.match(error.message, /has no \/models at http:\/\/127\.0\.0\.1:\d+ /),
+    );
+  });
+
   test("load and unload do nothing; nothing is listed as loaded", async () => {
     await engine.load(model, signal);
     await engine.unload(model.digest);

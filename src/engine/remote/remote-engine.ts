@@ -304,6 +304,13 @@ export class RemoteEngine implements Engine {
     }
     if (response.ok) return response;
     const text = await readBoundedText(response, maxErrorBodyBytes).catch(() => "");
+    if (response.status === 404 && model === "") {
+      // Not about a model: the endpoint itself is missing, so the API base is wrong.
+      throw new OstromError(
+        "backend_unavailable",
+        `Backend "${this.name}" has no ${path} at ${this.#baseUrl} (is the API base right, e.g. ending in /v1?).`,
+      );
+    }
     throw toUpstreamError(response.status, text, {
       backend: this.name,
       model,

@@ -17,9 +17,9 @@ import { toProvenanceSummaryJson } from "../../provenance/provenance-json.ts";
 import type { ProvenanceSummary } from "../../runtime/model-provenance-service.ts";
 import type { ModelEntry } from "../../store/model-store.ts";
 import { type AppContext, resolveServableModel } from "../app-context.ts";
-import { applyKnowledgeToChat, listKnowledgeModels } from "../knowledge-chat.ts";
 import type { AppEnv } from "../app-env.ts";
 import { getDispatchOptions, startEvents } from "../dispatch-options.ts";
+import { applyKnowledgeToChat, listKnowledgeModels } from "../knowledge-chat.ts";
 import { readJsonBody } from "../read-json-body.ts";
 import { createSseResponse } from "../stream-response.ts";
 
@@ -32,7 +32,11 @@ export function createOpenAIRoutes(context: AppContext): Hono<AppEnv> {
   app.get("/models", async (c) =>
     c.json({
       object: "list",
-      data: [...(await Promise.all((await models.list()).map(describeModel))), ...listKnowledgeModels(context), ...dispatcher.listRemoteModels().map(toRemoteModel)],
+      data: [
+        ...(await Promise.all((await models.list()).map(describeModel))),
+        ...listKnowledgeModels(context),
+        ...dispatcher.listRemoteModels().map((remote) => toRemoteModel(remote, provenance.hasPolicy)),
+      ],
     }),
   );
 
@@ -78,7 +82,9 @@ export function createOpenAIRoutes(context: AppContext): Hono<AppEnv> {
     const parsed = parseCompletionRequest(await readJsonBody(c), limits);
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
     const head = { id: createResponseId("cmpl"), created: nowSeconds(), model: model.ref };
-    const started = await startEvents(dispatcher.complete({ ...parsed.request, model }, getDispatchOptions(c)));
+    const started = await startEvents(
+      dispatcher.complete({ ...parsed.request, model }, getDispatchOptions(c)),
+    );
     const events = started.events;
     Object.assign(headers, started.headers);
     if (parsed.stream)
@@ -114,14 +120,29 @@ function toOpenAIModel(entry: ModelEntry, summary: ProvenanceSummary) {
 }
 
 /** A model a remote backend serves: Ostrom knows only its name and where it runs. */
-function toRemoteModel(remote: { name: string; backends: string[] }) {
+function toRemoteModel(remote: { name: string; backends: string[] }, hasPolicy: boolean) {
   return {
     id: remote.name,
     object: "model" as const,
     created: 0,
     owned_by: remote.backends.join(","),
     backends: remote.backends,
-    provenance: { license: "unknown", mof_class: "unclassified", osaid: "fail", flags: ["remote-provenance-unknown"] },
+    provenance: {
+      license: "unknown",
+      mof_class: "unclassified",
+      osaid: "fail",
+      flags: ["remote-provenance-unknown"],
+      servable: !hasPolicy,
+      policy_failures: hasPolicy
+        ? [
+            {
+              rule: "provenance",
+              message:
+                "Served by a remote backend: its provenance is unknown, so no policy rule can be shown to hold.",
+            },
+          ]
+        : [],
+    },
   };
 }
 
