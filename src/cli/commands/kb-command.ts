@@ -11,11 +11,10 @@ import { KnowledgeStore } from "../../knowledge/knowledge-store.ts";
 import { createEngine } from "../../runtime/create-engine.ts";
 import { getKnowledgeDatabasePath } from "../../runtime/open-knowledge-service.ts";
 import { openStore } from "../../runtime/open-store.ts";
-import { toModelHandle } from "../../server/app-context.ts";
 import { openSqliteDatabase } from "../../storage/sqlite/open-sqlite-database.ts";
 import type { Command, CommandInput } from "../command.ts";
 import { formatTable } from "./ls-command.ts";
-import { quietUnlessVerbose } from "./run-command.ts";
+import { quietUnlessVerbose, resolveModel } from "./run-command.ts";
 
 const usage = [
   "ostrom kb create NAME [--description TEXT] [--model MODEL] [--embedding-model MODEL]",
@@ -177,7 +176,7 @@ async function runAdd(store: KnowledgeStore, rest: string[], input: CommandInput
       ? createEngineEmbedder({
           engine,
           model: embeddingModel,
-          resolveModel: async (ref) => toModelHandle(await models.resolve(ref)),
+          resolveModel: (ref) => resolveModel(input, ref),
           batchSize: input.config.embeddingBatchSize,
         })
       : undefined;

@@ -4,9 +4,9 @@ import type { KnowledgeAnswerer } from "../../knowledge/ask-knowledge-base.ts";
 import { createEngine } from "../../runtime/create-engine.ts";
 import { openKnowledgeService } from "../../runtime/open-knowledge-service.ts";
 import { openStore } from "../../runtime/open-store.ts";
-import { toModelHandle } from "../../server/app-context.ts";
 import type { Logger } from "../../util/logger.ts";
 import type { CommandInput } from "../command.ts";
+import { resolveModel as resolveCheckedModel } from "./run-command.ts";
 
 export interface LocalAnswerer extends KnowledgeAnswerer, AsyncDisposable {}
 
@@ -17,7 +17,8 @@ export async function openLocalAnswerer(
 ): Promise<LocalAnswerer> {
   const store = await openStore(input.config);
   const engine = createEngine({ ...input.config, keepAlive: keepAliveSeconds, parallel: 1 }, log);
-  const resolveModel = async (ref: string) => toModelHandle(await store.resolve(ref));
+  // Checked as the server checks it: serving policy and the file's sha256.
+  const resolveModel = (ref: string) => resolveCheckedModel(input, ref);
   const knowledge = openKnowledgeService(input.config, { engine, resolveModel });
   return {
     knowledge,
