@@ -91,7 +91,8 @@ export const errorCatalog = {
   forbidden: {
     status: 403,
     type: "invalid_request_error",
-    description: "The API key is valid but its role may not do this (e.g. a member key on an admin endpoint).",
+    description:
+      "The API key is valid but its role may not do this (e.g. a member key on an admin endpoint).",
   },
   organization_not_found: {
     status: 404,

@@ -14,12 +14,15 @@ import { declareCommand } from "./commands/declare-command.ts";
 import { importCommand } from "./commands/import-command.ts";
 import { inspectCommand } from "./commands/inspect-command.ts";
 import { kbCommand } from "./commands/kb-command.ts";
+import { keyCommand } from "./commands/key-command.ts";
 import { lsCommand } from "./commands/ls-command.ts";
 import { mcpCommand } from "./commands/mcp-command.ts";
 import { pullCommand } from "./commands/pull-command.ts";
 import { rmCommand } from "./commands/rm-command.ts";
 import { runCommand } from "./commands/run-command.ts";
 import { serveCommand } from "./commands/serve-command.ts";
+import { tenantCommand } from "./commands/tenant-command.ts";
+import { usageCommand } from "./commands/usage-command.ts";
 
 const commands: Command[] = [
   serveCommand,
@@ -36,6 +39,9 @@ const commands: Command[] = [
   kbCommand,
   askCommand,
   mcpCommand,
+  tenantCommand,
+  keyCommand,
+  usageCommand,
 ];
 
 function formatUsage(): string {

@@ -9,6 +9,7 @@ import type { ModelProvenanceService, ProvenanceSummary } from "../runtime/model
 import type { ModelEntry } from "../store/model-store.ts";
 import type { Authenticator } from "../tenancy/principal.ts";
 import type { Logger } from "../util/logger.ts";
+import type { AdminRoutesDeps } from "./routes/admin-routes.ts";
 
 export interface ModelCatalogView {
   list(): Promise<ModelEntry[]>;
@@ -21,8 +22,10 @@ export interface AppContext {
   engine: Engine;
   /** Every generation request goes through it: quotas, fair queues, placement on backends, accounting. */
   dispatcher: Dispatcher;
-  /** Who may call the API; absent: the server is open to its own machine only. */
+  /** Who may call the API; absent, or with no keys yet: the server is open to its own machine only. */
   authenticator?: Authenticator;
+  /** Tenants, keys and usage for the admin endpoints; absent: those endpoints answer 404. */
+  tenancy?: AdminRoutesDeps;
   models: ModelCatalogView;
   provenance: ModelProvenanceService;
   /** Knowledge bases (grounded chat, `/v1/knowledge-bases`, MCP); absent: those endpoints answer 404/400. */

@@ -7,6 +7,7 @@ import type { AppContext } from "./app-context.ts";
 import type { AppEnv } from "./app-env.ts";
 import { authenticateRequest } from "./authenticate-request.ts";
 import { toErrorResponse } from "./error-response.ts";
+import { createAdminRoutes } from "./routes/admin-routes.ts";
 import { createConsoleRoutes } from "./routes/console-routes.ts";
 import { createKnowledgeRoutes, isDocumentUpload } from "./routes/knowledge-routes.ts";
 import { createMcpRoutes } from "./routes/mcp-routes.ts";
@@ -64,6 +65,7 @@ export function createApp(context: AppContext): Hono<AppEnv> {
   app.route("/v1", createKnowledgeRoutes(context));
   app.route("/", createMcpRoutes(context));
   app.route("/v1", createQueueRoutes(context));
+  if (context.tenancy) app.route("/v1", createAdminRoutes(context.tenancy));
   app.route("/", createMetricsRoutes(context));
   app.route("/api", createOllamaRoutes(context));
   app.route("/", createConsoleRoutes());

@@ -10,6 +10,7 @@ import { ensureDefaultModel } from "../runtime/ensure-default-model.ts";
 import { ModelProvenanceService } from "../runtime/model-provenance-service.ts";
 import { openKnowledgeService } from "../runtime/open-knowledge-service.ts";
 import { openStore } from "../runtime/open-store.ts";
+import { openTenancy } from "../runtime/open-tenancy.ts";
 import type { Logger } from "../util/logger.ts";
 import { toModelHandle } from "./app-context.ts";
 import { createApp } from "./create-app.ts";
@@ -26,7 +27,16 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const store = await openStore(config);
   const provenance = await ModelProvenanceService.create(config, log);
   const engine = createEngine(config, log);
-  const { dispatcher, stop: stopBackends } = await createDispatcher({ config, engine, log });
+  const tenancy = openTenancy(config);
+  const { directory, ledger, usageLog } = tenancy;
+  const { dispatcher, stop: stopBackends } = await createDispatcher({
+    config,
+    engine,
+    log,
+    ledger,
+    usage: usageLog,
+    isShared: () => directory.isEnforced(),
+  });
   const knowledge = openKnowledgeService(config, {
     // Embedding uploaded documents is background work: it queues as its own tenant, at batch priority.
     engine: createOwnedEngine(dispatcher, engine, systemOwner, "batch"),
@@ -40,6 +50,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const app = createApp({
     engine,
     dispatcher,
+    authenticator: directory,
+    tenancy: { directory, usageLog },
     models: store,
     provenance,
     knowledge,
@@ -62,6 +74,11 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   log.info(
     `Ostrom listening on ${url} (OpenAI API at ${url}/v1) with ${models.length} model(s) in ${store.root}`,
   );
+  if (!directory.isEnforced())
+    log.warn(
+      "no API keys exist, so the API is open but serves only this machine (loopback); create one with " +
+        "`ostrom tenant add ORG --team TEAM` and `ostrom key create ORG/TEAM --name NAME --role admin` to require keys and serve others",
+    );
   void ensureDefaultModel(store, config, log);
 
   let shutdownPromise: Promise<void> | undefined;
@@ -77,6 +94,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       if ("closeAllConnections" in server) server.closeAllConnections();
       await closed;
       await stopBackends();
+      tenancy[Symbol.dispose]();
       await engine[Symbol.asyncDispose]();
       knowledge[Symbol.dispose]();
       log.info("stopped");

@@ -117,7 +117,8 @@ export class UsageLog {
   /** Writes the record durably before returning; false when its request id was already recorded. */
   record(entry: UsageRecord): boolean {
     const atMs = Date.parse(entry.at);
-    if (Number.isNaN(atMs)) throw new RangeError(`usage record ${entry.requestId}: invalid time "${entry.at}"`);
+    if (Number.isNaN(atMs))
+      throw new RangeError(`usage record ${entry.requestId}: invalid time "${entry.at}"`);
     const result = this.#database
       .prepare(
         `INSERT INTO usage_log (request_id, at_ms, organization_id, team_id, api_key_id, key_name, model,
@@ -223,9 +224,32 @@ export class UsageLog {
       return row;
     });
     return result.sort((a, b) =>
-      a.bucketStart === b.bucketStart ? a.group.localeCompare(b.group) : a.bucketStart < b.bucketStart ? -1 : 1,
+      a.bucketStart === b.bucketStart
+        ? a.group.localeCompare(b.group)
+        : a.bucketStart < b.bucketStart
+          ? -1
+          : 1,
     );
   }
+}
+
+/**
+ * Reads a time for `since`/`until`: ISO 8601 (`2025-03-01`, `2025-03-01T10:00:00Z`) or a span before
+ * `now` such as `30m`, `24h`, `7d`. Throws `invalid_parameter` naming `param`.
+ */
+export function parseUsageTime(text: string, now: Date, param: string): Date {
+  const relative = /^(\d{1,6})([mhd])$/.exec(text.trim());
+  if (relative) {
+    const unitMs = { m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as "m" | "h" | "d"];
+    return new Date(now.getTime() - Number(relative[1]) * unitMs);
+  }
+  const time = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : Number.NaN;
+  if (Number.isNaN(time))
+    throw invalidParameter(
+      param,
+      `${param} must be an ISO 8601 time or a span such as 30m, 24h or 7d; got "${text}".`,
+    );
+  return new Date(time);
 }
 
 function getGroup(row: UsageRow, groupBy: UsageGrouping): string {

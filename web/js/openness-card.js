@@ -124,7 +124,7 @@ export function createRefusal(failures) {
     createElement(
       "p",
       {},
-      createElement("strong", {}, "⛔ Refused by this server's policy"),
+      createElement("strong", {}, "⊘ Refused by this server's policy"),
       " — it cannot be used for chat.",
     ),
     failures.length > 0 &&
