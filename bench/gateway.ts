@@ -190,6 +190,8 @@ const rss = {
     }),
   ),
   samples: rssSamples.length,
+  /** One sample every 30 s of the run, to tell a leak (steady climb) from a heap settling. */
+  timeline: rssSamples.filter((_, index) => index % 30 === 0).map((sample) => [sample.seconds, sample.mib]),
 };
 const results = phases.map((phase) => {
   const direct = phase.targets.find((target) => target.target === "direct");
@@ -268,6 +270,7 @@ if (options.json) {
       Object.entries(rss.perPhase)
         .map(([phase, value]) => `${phase} ${value.startMiB} → max ${value.maxMiB} → ${value.endMiB}`)
         .join("; "),
+    `Ostrom RSS every 30 s (s: MiB): ${rss.timeline.map(([seconds, mib]) => `${seconds}: ${mib}`).join(", ")}`,
     `Machine: ${report.machine.cpus} CPUs, Node ${report.machine.node}, load average at end ${report.machine.loadAverage.join(" ")}`,
   );
   console.log(lines.join("\n"));

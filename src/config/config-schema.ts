@@ -215,7 +215,8 @@ export const configSchema = {
     default: 8,
     min: 1,
     max: 4096,
-    description: "Requests Ostrom sends to one remote backend at once per model; the rest wait in its fair queue.",
+    description:
+      "Requests Ostrom sends to one remote backend at once per model; the rest wait in its fair queue.",
   }),
   maxUploadBytes: defineOption({
     kind: "bytes",

@@ -24,5 +24,4 @@ export class QuotaExceededError extends OstromError {
     this.name = "QuotaExceededError";
     this.limitHit = limitHit;
   }
-
 }

@@ -715,7 +715,9 @@ describe("web console with API keys in Chromium", () => {
         globalThis as unknown as { localStorage: { setItem(k: string, v: string): void } }
       ).localStorage.setItem("ostrom.apiKey", value);
     }, key);
+    // A change of hash alone is no new page load: reload, so the console starts with the key.
     await opened.page.goto(`${keyed.url}${pathAndQuery}`);
+    await opened.page.reload();
     return opened;
   }
 
@@ -754,15 +756,18 @@ describe("web console with API keys in Chromium", () => {
       await secret.waitFor();
       await page.getByText(`The key “${name}” is shown only this once.`).waitFor();
       const value = (await secret.textContent()) ?? "";
+      if (name === "alice") await page.getByText(/this console has signed in with this one/).waitFor();
       await page.getByRole("button", { name: "Done" }).click();
       return value;
     };
     adminKey = await createKey("alice", "admin");
+    // The first admin key closed the open server: the console signed in with it and carries on.
+    await page.getByText("Signed in as alice · admin · acme / research").waitFor();
     await screenshot(page, "operations-keys");
     memberKey = await createKey("bob", "member");
     assert.match(adminKey, /^osk_/);
     assert.match(memberKey, /^osk_/);
-    const keys = page.getByRole("region", { name: "API keys" });
+    const keys = page.getByRole("region", { name: "Key list" });
     await keys.getByText("bob").waitFor();
     assert.ok(!((await keys.textContent()) ?? "").includes(adminKey.slice(-20)), "the secret is not listed");
     await page.context().close();
@@ -791,7 +796,7 @@ describe("web console with API keys in Chromium", () => {
     const { page } = await openSignedIn(adminKey, "/#/operations");
     await page.getByRole("heading", { name: /Queue/ }).waitFor();
     await page.locator("#queue-updated", { hasText: /updated/ }).waitFor();
-    const keys = page.getByRole("region", { name: "API keys" });
+    const keys = page.getByRole("region", { name: "Key list" });
     await keys.getByText("bob").waitFor();
     page.once("dialog", (dialog) => void dialog.accept());
     await keys.getByRole("button", { name: "Revoke key bob" }).click();

@@ -60,9 +60,14 @@ export function createApiClient(getApiKey, hooks = {}) {
     return key ? { ...extra, authorization: `Bearer ${key}` } : extra;
   }
 
-  /** @param {ApiError} error */
-  function report(error) {
-    if (error.status === 401) hooks.onUnauthorized?.(error);
+  /**
+   * Tells the hook about a 401, unless the key has changed since the request was sent (e.g. an admin
+   * just created the first key and signed in with it): then the refusal is stale.
+   * @param {ApiError} error
+   * @param {Record<string, string>} sent the request's headers
+   */
+  function report(error, sent) {
+    if (error.status === 401 && headers().authorization === sent.authorization) hooks.onUnauthorized?.(error);
     return error;
   }
 
@@ -75,17 +80,18 @@ export function createApiClient(getApiKey, hooks = {}) {
    * @returns {Promise<any>}
    */
   async function requestJson(method, path, body, signal) {
+    const sent = headers(
+      body === undefined
+        ? { accept: "application/json" }
+        : { accept: "application/json", "content-type": "application/json" },
+    );
     const response = await fetch(path, {
       method,
-      headers: headers(
-        body === undefined
-          ? { accept: "application/json" }
-          : { accept: "application/json", "content-type": "application/json" },
-      ),
+      headers: sent,
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
-    if (!response.ok) throw report(await readApiError(response));
+    if (!response.ok) throw report(await readApiError(response), sent);
     return response.status === 204 ? null : response.json();
   }
 
@@ -123,8 +129,9 @@ export function createApiClient(getApiKey, hooks = {}) {
      * @returns {Promise<Blob>}
      */
     async getBom(id) {
-      const response = await fetch(`/v1/models/${encodeModelId(id)}/bom`, { headers: headers() });
-      if (!response.ok) throw report(await readApiError(response));
+      const sent = headers();
+      const response = await fetch(`/v1/models/${encodeModelId(id)}/bom`, { headers: sent });
+      if (!response.ok) throw report(await readApiError(response), sent);
       return response.blob();
     },
 
@@ -191,8 +198,8 @@ export function createApiClient(getApiKey, hooks = {}) {
       return new Promise((resolve, reject) => {
         const xhr = new XMLHttpRequest();
         xhr.open("POST", `${kbPath(name)}/documents`);
-        for (const [header, value] of Object.entries(headers({ accept: "application/json" })))
-          xhr.setRequestHeader(header, value);
+        const sent = headers({ accept: "application/json" });
+        for (const [header, value] of Object.entries(sent)) xhr.setRequestHeader(header, value);
         xhr.responseType = "text";
         xhr.upload.addEventListener("progress", (event) => {
           if (event.lengthComputable) onProgress({ loaded: event.loaded, total: event.total });
@@ -205,7 +212,7 @@ export function createApiClient(getApiKey, hooks = {}) {
             body = undefined;
           }
           if (xhr.status >= 200 && xhr.status < 300 && Array.isArray(body?.data)) resolve(body.data);
-          else reject(report(toApiError(body, xhr.status)));
+          else reject(report(toApiError(body, xhr.status), sent));
         });
         xhr.addEventListener("error", () => reject(new Error("the upload failed")));
         xhr.addEventListener("abort", () =>
@@ -224,18 +231,19 @@ export function createApiClient(getApiKey, hooks = {}) {
      * @returns {AsyncGenerator<ChatStreamEvent>}
      */
     async *streamChat(options, signal) {
+      const sent = headers({ "content-type": "application/json", accept: "text/event-stream" });
       const response = await fetch("/v1/chat/completions", {
         method: "POST",
-        headers: headers({ "content-type": "application/json", accept: "text/event-stream" }),
+        headers: sent,
         body: JSON.stringify({ ...options, stream: true, stream_options: { include_usage: true } }),
         signal,
       });
-      if (!response.ok || !response.body) throw report(await readApiError(response));
+      if (!response.ok || !response.body) throw report(await readApiError(response), sent);
       for await (const data of readServerSentEvents(response.body)) {
         if (data === "[DONE]") return;
         const chunk = JSON.parse(data);
         // Once streaming has begun, the server reports errors inside the stream.
-        if (chunk.error) throw report(toApiError(chunk, response.status));
+        if (chunk.error) throw report(toApiError(chunk, response.status), sent);
         if (Array.isArray(chunk.sources)) {
           yield {
             sources: chunk.sources,

@@ -3,7 +3,7 @@
 // #/operations). Hash routing keeps every page at `/`, so the server needs no knowledge of the
 // console's pages. Admin-only pages show only to admin keys.
 import { createApiClient } from "./api.js";
-import { getApiKey } from "./api-key.js";
+import { getApiKey, storeApiKey } from "./api-key.js";
 import { setUpChatPage } from "./chat-page.js";
 import { setUpKnowledgePage } from "./knowledge-page.js";
 import { setUpModelsPage } from "./models-page.js";
@@ -34,7 +34,13 @@ const modelsPage = setUpModelsPage(api, models, (id) => {
 });
 const knowledgePage = setUpKnowledgePage(api);
 const usagePage = setUpUsagePage(api, me);
-const operationsPage = setUpOperationsPage(api);
+const operationsPage = setUpOperationsPage(api, {
+  isOpenServer: async () => (await me)?.authenticated === false,
+  adoptKey: (key) => {
+    storeApiKey(key);
+    void signIn.refresh();
+  },
+});
 
 /**
  * @typedef {{ section: string, title: string, adminOnly?: boolean, onShow?: () => void, onHide?: () => void }} Page

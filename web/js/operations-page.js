@@ -1,7 +1,8 @@
 // The Operations page (admin keys only; the server answers member keys with 403 anyway): the live
 // queue (`GET /v1/queue`, polled every 2 s while the page is shown and the tab visible), organizations
 // and teams with their weights and quotas (create, edit), and API keys (create — the secret shown once,
-// with a copy button and a warning — and revoke after a confirmation).
+// with a copy button and a warning — and revoke after a confirmation). The first key closes an open
+// server to keyless access: when it is an admin key, this console signs in with it at once.
 import { describeError } from "./api.js";
 import { byId, createElement } from "./dom.js";
 import { formatNumber } from "./svg-chart.js";
@@ -23,8 +24,12 @@ const limitFields = /** @type {const} */ ([
   ["concurrent_requests", "Concurrent requests"],
 ]);
 
-/** @param {ApiClient} api */
-export function setUpOperationsPage(api) {
+/**
+ * @param {ApiClient} api
+ * @param {{ isOpenServer: () => Promise<boolean>, adoptKey: (key: string) => void }} session whether
+ *   the server runs without keys, and how to sign this console in with a new key
+ */
+export function setUpOperationsPage(api, session) {
   const errorBox = byId("operations-error");
   const queueView = byId("queue-view");
   const queueUpdated = byId("queue-updated");
@@ -312,9 +317,13 @@ export function setUpOperationsPage(api) {
     );
   }
 
-  /** Shows a new key's secret once, with a copy button and a warning that it will not be shown again. */
-  /** @param {string} name @param {string} secret */
-  function showNewKey(name, secret) {
+  /**
+   * Shows a new key's secret once, with a copy button and a warning that it will not be shown again.
+   * @param {string} name
+   * @param {string} secret
+   * @param {boolean} adopted whether this console now signs in with it
+   */
+  function showNewKey(name, secret, adopted) {
     const code = createElement("code", { className: "secret", id: "new-key-secret" }, secret);
     const copied = createElement("span", { role: "status", className: "hint" });
     newKey.replaceChildren(
@@ -324,6 +333,13 @@ export function setUpOperationsPage(api) {
         createElement("strong", {}, `⚠ The key “${name}” is shown only this once.`),
         " Copy it now and store it safely: the server keeps only its hash.",
       ),
+      adopted
+        ? createElement(
+            "p",
+            {},
+            "The server now requires API keys for every request; this console has signed in with this one.",
+          )
+        : "",
       createElement(
         "div",
         { className: "secret-row" },
@@ -380,14 +396,20 @@ export function setUpOperationsPage(api) {
     event.preventDefault();
     const data = new FormData(keyForm);
     const name = String(data.get("name")).trim();
+    const role = String(data.get("role"));
     void act(async () => {
+      const open = await session.isOpenServer();
       const created = await api.requestJson("POST", "/v1/admin/keys", {
         organization: String(data.get("organization")),
         team: String(data.get("team")),
         name,
-        role: String(data.get("role")),
+        role,
       });
-      if (typeof created?.key === "string") showNewKey(name, created.key);
+      if (typeof created?.key !== "string") return;
+      // From now on the server wants a key: keep this console working with the first admin key.
+      const adopted = open && role === "admin";
+      if (adopted) session.adoptKey(created.key);
+      showNewKey(name, created.key, adopted);
       keyForm.reset();
     });
   });

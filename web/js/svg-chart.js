@@ -13,7 +13,8 @@ const colourCount = 6;
  * @typedef {{ x: number, y: number }} Point x: time in ms since the epoch
  * @typedef {{ name: string, points: Point[] }} Series
  * @typedef {{ title: string, unit: string, kind?: "line" | "bar", series: Series[],
- *   formatValue?: (value: number) => string }} ChartOptions
+ *   formatValue?: (value: number) => string, xRange?: [number, number] }} ChartOptions xRange: the
+ *   period shown (defaults to the data's own span)
  */
 
 /**
@@ -21,7 +22,7 @@ const colourCount = 6;
  * @param {ChartOptions} options
  * @returns {HTMLElement}
  */
-export function createChart({ title, unit, kind = "line", series, formatValue = formatNumber }) {
+export function createChart({ title, unit, kind = "line", series, formatValue = formatNumber, xRange }) {
   const figure = document.createElement("figure");
   figure.className = "chart";
   const caption = document.createElement("figcaption");
@@ -37,8 +38,8 @@ export function createChart({ title, unit, kind = "line", series, formatValue = 
     return figure;
   }
   const xs = points.map((point) => point.x);
-  const minX = Math.min(...xs);
-  const maxX = Math.max(...xs);
+  const minX = Math.min(...xs, ...(xRange ? [xRange[0]] : []));
+  const maxX = Math.max(...xs, ...(xRange ? [xRange[1]] : []));
   const maxY = niceCeiling(Math.max(...points.map((point) => point.y), 0));
   const plotWidth = width - margin.left - margin.right;
   const plotHeight = height - margin.top - margin.bottom;
@@ -70,8 +71,14 @@ export function createChart({ title, unit, kind = "line", series, formatValue = 
   if (maxX !== minX)
     svg.append(createText(formatTime(maxX, maxX - minX), width - margin.right, height - 8, "end"));
 
+  // A bar's slot: the smallest gap between buckets, so bars keep to their own time.
   const buckets = [...new Set(xs)].sort((a, b) => a - b);
-  const slot = plotWidth / Math.max(buckets.length, 1);
+  const gaps = buckets.slice(1).map((x, index) => toX(x) - toX(/** @type {number} */ (buckets[index])));
+  const slot = Math.min(
+    plotWidth / Math.max(buckets.length, 1),
+    ...gaps.filter((gap) => gap > 0),
+    plotWidth / 8,
+  );
   series.forEach((one, index) => {
     const colour = `series-${index % colourCount}`;
     const sorted = [...one.points].sort((a, b) => a.x - b.x);

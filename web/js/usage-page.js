@@ -47,7 +47,7 @@ export function setUpUsagePage(api, me) {
       const query = new URLSearchParams({ since, bucket: chosen.bucket, group_by: group.value });
       const body = await api.requestJson("GET", `/v1/usage?${query}`);
       const rows = /** @type {UsageRow[]} */ (Array.isArray(body?.data) ? body.data : []);
-      charts.replaceChildren(...createUsageCharts(rows));
+      charts.replaceChildren(...createUsageCharts(rows, [Date.parse(since), Date.now()]));
     } catch (error) {
       charts.replaceChildren();
       errorBox.textContent = describeError(error);
@@ -66,9 +66,10 @@ export function setUpUsagePage(api, me) {
 /**
  * Totals, then three plots: tokens per group over time, latency (mean and p95), rejections.
  * @param {UsageRow[]} rows
+ * @param {[number, number]} xRange the period asked for
  * @returns {HTMLElement[]}
  */
-function createUsageCharts(rows) {
+function createUsageCharts(rows, xRange) {
   const totals = rows.reduce(
     (sum, row) => ({
       requests: sum.requests + (row.requests ?? 0),
@@ -115,11 +116,13 @@ function createUsageCharts(rows) {
     createChart({
       title: "Tokens over time",
       unit: "tokens",
+      xRange,
       series: [...tokens].map(([name, points]) => ({ name, points: toPoints(points) })),
     }),
     createChart({
       title: "Latency",
       unit: "ms",
+      xRange,
       formatValue: ms,
       series: [
         {
@@ -134,6 +137,7 @@ function createUsageCharts(rows) {
     createChart({
       title: "Rejected requests",
       unit: "requests",
+      xRange,
       kind: "bar",
       series: [{ name: "rejected", points: buckets.map(([x, bucket]) => ({ x, y: bucket.rejected })) }],
     }),
