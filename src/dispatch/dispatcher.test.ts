@@ -141,6 +141,18 @@ test("a request runs on the backend and is accounted with its real usage", async
   assert.match(dispatcher.metrics.registry.render(), /ostrom_requests_total\{.*outcome="ok".*\} 1/);
 });
 
+test("a consumer that stops reading right after `done` (as non-streaming responses do) is accounted as ok", async () => {
+  const fake = createFakeBackend({ name: "local" });
+  const usage = createUsageLog();
+  const dispatcher = new Dispatcher({ ...baseOptions, backends: [fake.backend], usage });
+  for await (const event of dispatcher.chat(chatRequest(), {
+    owner: alice,
+    signal: new AbortController().signal,
+  }))
+    if (event.type === "done") break;
+  assert.equal(usage.entries[0]?.outcome, "ok");
+});
+
 test("a request that waits for a slot hears its position first, then runs when the slot frees", async () => {
   const gate = new Gate();
   const fake = createFakeBackend({ name: "local", capacity: 1, gate, tokens: 1 });

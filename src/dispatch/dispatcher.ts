@@ -348,6 +348,8 @@ export class Dispatcher {
               const actual = usage.promptTokens + usage.completionTokens;
               if (actual > charged) pool.scheduler.reportTokens(ticket, actual - charged);
               if (event.finishReason === "cancelled") outcome = "cancelled";
+              // Complete once `done` is out, even if the consumer stops reading right after it.
+              finished = true;
             }
             sentAny = true;
             yield event;

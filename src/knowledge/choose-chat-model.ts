@@ -1,6 +1,7 @@
 // Which model answers questions grounded in a knowledge base: the one configured on it, else the
 // server's default model, else — when the default is not in the store — the first model of the
-// store, so that `kb:<name>` works on any server that has a model. Knows only a minimal catalog.
+// store the serving policy allows, so that `kb:<name>` works on any server that has a model. Knows
+// only a minimal catalog.
 import { isOstromError, OstromError } from "../errors.ts";
 import type { KnowledgeBase } from "./knowledge-store.ts";
 
@@ -15,6 +16,8 @@ export async function chooseChatModel(
   knowledgeBase: Pick<KnowledgeBase, "name" | "chatModel">,
   catalog: ChatModelCatalog,
   defaultModel: string,
+  /** Whether the policy lets a model be served; the fallback skips those it refuses. Default: all are. */
+  isServable: (ref: string) => Promise<boolean> = async () => true,
 ): Promise<string> {
   if (knowledgeBase.chatModel) return knowledgeBase.chatModel;
   try {
@@ -22,11 +25,16 @@ export async function chooseChatModel(
   } catch (error) {
     if (!isOstromError(error, "model_not_found")) throw error;
   }
-  const [first] = await catalog.list();
+  let first: { ref: string } | undefined;
+  for (const entry of await catalog.list()) {
+    if (!(await isServable(entry.ref))) continue;
+    first = entry;
+    break;
+  }
   if (!first)
     throw new OstromError(
       "model_not_found",
-      `No model can answer from knowledge base "${knowledgeBase.name}": it names no chat model and the store is empty.`,
+      `No model can answer from knowledge base "${knowledgeBase.name}": it names no chat model and the store has no model the serving policy allows.`,
     );
   return first.ref;
 }

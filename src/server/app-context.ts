@@ -3,7 +3,6 @@
 import type { Config } from "../config/config-schema.ts";
 import type { Dispatcher } from "../dispatch/dispatcher.ts";
 import type { Engine, ModelHandle } from "../engine/engine.ts";
-import { isOstromError } from "../errors.ts";
 import type { KnowledgeService } from "../knowledge/knowledge-service.ts";
 import type { ModelProvenanceService, ProvenanceSummary } from "../runtime/model-provenance-service.ts";
 import type { ModelEntry } from "../store/model-store.ts";
@@ -15,6 +14,8 @@ export interface ModelCatalogView {
   list(): Promise<ModelEntry[]>;
   /** Resolves `name[:tag]`; throws `model_not_found`. */
   resolve(ref: string): Promise<ModelEntry>;
+  /** Whether the store holds `ref`, without the cost of a failed `resolve` (suggestions). */
+  has(ref: string): Promise<boolean>;
 }
 
 export interface AppContext {
@@ -48,16 +49,12 @@ export interface ServableModel {
 
 /** Resolves a requested model and checks the serving policy; every generating route starts here. */
 export async function resolveServableModel(context: AppContext, name: string): Promise<ServableModel> {
-  let entry: ModelEntry;
-  try {
-    entry = await context.models.resolve(name);
-  } catch (error) {
-    const remote = isOstromError(error, "model_not_found")
-      ? context.dispatcher.findRemoteModel(name)
-      : undefined;
-    if (!remote) throw error;
+  // A name a remote backend serves and the store does not hold is remote; asking the store cheaply
+  // first keeps a stored model of the same name local, and spares remote requests the not-found path.
+  const remote = context.dispatcher.findRemoteModel(name);
+  if (remote && !(await context.models.has(name)))
     return { model: remote, headers: await context.provenance.assertRemoteServable(name) };
-  }
+  const entry = await context.models.resolve(name);
   const summary = await context.provenance.assertServable(entry);
   return { model: toModelHandle(entry), headers: toProvenanceHeaders(summary) };
 }

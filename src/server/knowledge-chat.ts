@@ -40,6 +40,8 @@ export async function applyKnowledgeToChat(
           service.store.getKnowledgeBase(alias),
           context.models,
           service.defaultChatModel,
+          async (ref) =>
+            (await context.provenance.getPolicyResult(await context.models.resolve(ref))).servable,
         );
   const grounded = await service.groundChat(parsed.request.messages, {
     bases,

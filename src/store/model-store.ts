@@ -179,6 +179,17 @@ export class ModelStore {
     return entries.sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
   }
 
+  /** Whether a model named `ref` is in the store (damaged or not); cheap, unlike a failed `resolve`. */
+  async has(ref: string): Promise<boolean> {
+    let parsed: ReturnType<typeof parseModelName>;
+    try {
+      parsed = parseModelName(ref);
+    } catch {
+      return false;
+    }
+    return (await this.#readEntry(parsed.name, parsed.tag)) !== undefined;
+  }
+
   /** The model named `ref` (`name[:tag]`), or `model_not_found` with suggestions. */
   async resolve(ref: string): Promise<ModelEntry> {
     const { name, tag, ref: canonical } = parseModelName(ref);

@@ -83,6 +83,13 @@ describe("bootstrapping and authentication", () => {
       (await call("/v1/admin/organizations/acme/teams", undefined, { body: { name: "Ops" } })).status,
       201,
     );
+    // A member key first would lock the administrator out of the HTTP admin endpoints: refused.
+    const memberFirst = await call("/v1/admin/keys", undefined, {
+      body: { organization: "acme", team: "ops", name: "early", role: "member" },
+    });
+    assert.equal(memberFirst.status, 400);
+    assert.equal((memberFirst.body.error as { param?: string }).param, "role");
+    assert.equal((await call("/v1/models", undefined)).status, 200);
     const admin = await call("/v1/admin/keys", undefined, {
       body: { organization: "acme", team: "ops", name: "root", role: "admin" },
     });

@@ -119,6 +119,12 @@ export function createAdminRoutes(deps: AdminRoutesDeps): Hono<AppEnv> {
   app.post("/admin/keys", async (c) => {
     assertAdmin(getPrincipal(c));
     const body = parseBody(createKeySchema, await readJsonBody(c));
+    // The first key closes the open server: were it a member key, nobody could administer it over HTTP.
+    if (!directory.isEnforced() && body.role !== "admin")
+      throw invalidParameter(
+        "role",
+        "The first key must be an admin key: once any key exists every request needs one, and without an admin key the server could no longer be administered over HTTP.",
+      );
     const created = directory.createApiKey({
       organizationId: body.organization,
       teamId: body.team,
