@@ -243,6 +243,7 @@ describe("knowledge bases over HTTP", () => {
     const page = await server.client.models.list();
     assert.ok(page.data.some((model) => model.id === "kb:handbook"));
     assert.ok(page.data.some((model) => model.id === "tiny:latest"));
+    assert.equal((await server.client.models.retrieve("kb:handbook")).owned_by, "knowledge");
   });
 });
 

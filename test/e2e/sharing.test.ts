@@ -128,6 +128,9 @@ describe("remote backends", () => {
   test("their models are listed and answer through the official client, streamed or not", async () => {
     const ids = (await server.client.models.list()).data.map((model) => model.id);
     assert.ok(ids.includes("remote-model") && ids.includes("only-second"), ids.join(", "));
+    const retrieved = await server.client.models.retrieve("only-second");
+    assert.equal(retrieved.id, "only-second");
+    assert.equal(retrieved.owned_by, "gpu2");
     const answer = await server.client.chat.completions.create({
       model: "only-second",
       messages: [{ role: "user", content: "hello" }],

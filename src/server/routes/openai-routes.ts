@@ -47,7 +47,13 @@ export function createOpenAIRoutes(context: AppContext): Hono<AppEnv> {
     const path = c.req.param("ref");
     if (path.endsWith("/provenance"))
       return c.json(await provenance.getReport(await models.resolve(path.slice(0, -"/provenance".length))));
-    if (!path.endsWith("/bom")) return c.json(await describeModel(await models.resolve(path)));
+    if (!path.endsWith("/bom")) {
+      const alias = listKnowledgeModels(context).find((model) => model.id === path);
+      if (alias) return c.json(alias);
+      const remote = dispatcher.listRemoteModels().find((model) => model.name === path);
+      if (remote && !(await models.has(path))) return c.json(toRemoteModel(remote, provenance.hasPolicy));
+      return c.json(await describeModel(await models.resolve(path)));
+    }
     const entry = await models.resolve(path.slice(0, -"/bom".length));
     const { record, assessment } = await provenance.describe(entry);
     return c.json(createCycloneDxBom(record, { assessment }), 200, {
