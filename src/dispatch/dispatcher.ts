@@ -17,6 +17,7 @@ import type {
   GenerationEvent,
   ModelHandle,
   TokenUsage,
+  WorkShare,
 } from "../engine/engine.ts";
 import { isOstromError, OstromError } from "../errors.ts";
 import { Gauge } from "../observability/metrics-registry.ts";
@@ -25,7 +26,7 @@ import { QuotaExceededError } from "../scheduler/quota-exceeded-error.ts";
 import type { QuotaLedger, QuotaReservation } from "../scheduler/quota-ledger.ts";
 import type { SchedulerClock } from "../scheduler/scheduler-clock.ts";
 import { systemClock } from "../scheduler/scheduler-clock.ts";
-import type { TenantPath } from "../scheduler/tenant-path.ts";
+import { getTenantNodeKeys, type TenantPath } from "../scheduler/tenant-path.ts";
 import type { Backend } from "./backend.ts";
 import { createDispatchMetrics, type DispatchMetrics } from "./dispatch-metrics.ts";
 import {
@@ -175,8 +176,8 @@ export class Dispatcher {
       promptBound: estimateChatPromptTokens(request),
       maxTokens: request.sampling.maxTokens ?? this.#options.defaultMaxTokens,
     };
-    return this.#generate("chat", request.model, estimate, options, (backend, signal) =>
-      backend.engine.chat(request, signal),
+    return this.#generate("chat", request.model, estimate, options, (backend, signal, share) =>
+      backend.engine.chat({ ...request, owner: share }, signal),
     );
   }
 
@@ -185,8 +186,8 @@ export class Dispatcher {
       promptBound: estimateCompletionPromptTokens(request),
       maxTokens: request.sampling.maxTokens ?? this.#options.defaultMaxTokens,
     };
-    return this.#generate("completion", request.model, estimate, options, (backend, signal) =>
-      backend.engine.complete(request, signal),
+    return this.#generate("completion", request.model, estimate, options, (backend, signal, share) =>
+      backend.engine.complete({ ...request, owner: share }, signal),
     );
   }
 
@@ -282,7 +283,8 @@ export class Dispatcher {
     model: ModelHandle,
     estimate: Estimate,
     options: DispatchOptions,
-    run: (backend: Backend, signal: AbortSignal) => AsyncIterable<GenerationEvent>,
+    /** `share`: who the work is for, for engines that share each evaluation step (engine.ts). */
+    run: (backend: Backend, signal: AbortSignal, share: WorkShare) => AsyncIterable<GenerationEvent>,
   ): AsyncGenerator<GenerationEvent> {
     const { owner, signal } = options;
     const tracked: Tracked = {
@@ -333,7 +335,7 @@ export class Dispatcher {
         let charged = fairPromptTokens;
         let sentAny = false;
         try {
-          for await (const event of run(pool.backend, signal)) {
+          for await (const event of run(pool.backend, signal, toWorkShare(owner.path))) {
             if (event.type === "queued") {
               yield event;
               continue;
@@ -570,4 +572,16 @@ function isRejection(error: unknown): boolean {
 function describeRejection(error: unknown): string {
   if (error instanceof QuotaExceededError) return `quota:${error.reason}`;
   return isOstromError(error) ? error.code : "unknown";
+}
+
+/** The tenant's place in the hierarchy, for engines that share each evaluation step between tenants. */
+function toWorkShare(path: TenantPath): WorkShare {
+  const keys = getTenantNodeKeys(path);
+  return {
+    key: keys.apiKey,
+    groups: [
+      { key: keys.organization, weight: path.organizationWeight },
+      { key: keys.team, weight: path.teamWeight },
+    ],
+  };
 }

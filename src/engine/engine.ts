@@ -70,6 +70,23 @@ export interface SamplingOptions {
   logitBias?: Record<number, number>;
 }
 
+/**
+ * Who a generation is for, so an engine that batches several requests into one evaluation step can
+ * share each step fairly between tenants (the local engine does; others ignore it). Filled in by the
+ * dispatcher; a request without one counts as a tenant of its own with weight 1.
+ */
+export interface WorkShare {
+  /** Stable key of the tenant (API key) the work is for; its requests share one part of each step. */
+  key: string;
+  /**
+   * The groups the tenant belongs to, outermost first (organisation, then team), each with a key and
+   * its weight among its siblings; the tenants of the innermost group share it equally. The weights,
+   * not a precomputed share, travel with the request because a share depends on who else is active,
+   * which the engine sees better at each step than the dispatcher did at admission.
+   */
+  groups: { key: string; weight: number }[];
+}
+
 export interface ChatRequest {
   model: ModelHandle;
   messages: ChatMessage[];
@@ -77,6 +94,7 @@ export interface ChatRequest {
   responseFormat: ResponseFormat;
   tools: ToolDefinition[];
   toolChoice: ToolChoice;
+  owner?: WorkShare;
 }
 
 export interface CompletionRequest {
@@ -84,6 +102,7 @@ export interface CompletionRequest {
   prompt: string;
   sampling: SamplingOptions;
   responseFormat: ResponseFormat;
+  owner?: WorkShare;
 }
 
 export interface EmbeddingRequest {

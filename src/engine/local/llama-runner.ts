@@ -1,5 +1,6 @@
 // One GGUF model loaded with node-llama-cpp: one context with `parallel` sequences, so concurrent
-// requests are batched into the same evaluation steps. Runs inside a runner process (runner-main.ts);
+// requests are batched into the same evaluation steps, each step shared fairly between the tenants
+// whose requests hold the sequences (fair-batching.ts). Runs inside a runner process (runner-main.ts);
 // must not be imported by the server, so a native crash only ever takes a runner down.
 
 import { randomInt } from "node:crypto";
@@ -28,8 +29,10 @@ import type {
   SamplingOptions,
   ToolCall,
   ToolDefinition,
+  WorkShare,
 } from "../engine.ts";
 import { StopSequenceFilter } from "../stop-sequence-filter.ts";
+import { FairBatching } from "./fair-batching.ts";
 import { resolveThreadCount } from "./resolve-thread-count.ts";
 import type {
   RunnerChatRequest,
@@ -51,6 +54,7 @@ export class LlamaRunner {
   readonly #context: LlamaContext;
   readonly #freeSequences: LlamaContextSequence[];
   readonly #options: RunnerLoadOptions;
+  readonly #batching: FairBatching;
   #embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
   #nextToolCallId = 0;
 
@@ -60,11 +64,13 @@ export class LlamaRunner {
     context: LlamaContext,
     options: RunnerLoadOptions,
     engineBuild: RunnerModelInfo["engineBuild"],
+    batching: FairBatching,
   ) {
     this.#llama = llama;
     this.#model = model;
     this.#context = context;
     this.#options = options;
+    this.#batching = batching;
     this.#freeSequences = Array.from({ length: options.parallel }, () => context.getSequence());
     this.info = {
       contextSize: context.contextSize,
@@ -80,14 +86,19 @@ export class LlamaRunner {
     const threads = resolveThreadCount({ configured: options.threads, cores: os.availableParallelism() });
     const model = await llama.loadModel({ modelPath: options.modelPath });
     const contextSize = Math.min(options.contextSize, model.trainContextSize);
+    const batching = new FairBatching({
+      warn: (message) => process.stderr.write(`[runner ${process.pid}] ${message}\n`),
+    });
     const context = await model.createContext({
       contextSize,
       sequences: options.parallel,
       // An explicit count: node-llama-cpp's CPU default oversubscribes small machines (see MODELS.md).
       threads: { ideal: threads, min: 1 },
       batchSize: Math.min(512, contextSize),
+      batching: { itemPrioritizationStrategy: batching.strategy },
     });
-    return new LlamaRunner(llama, model, context, options, engineBuild);
+    batching.attach(context);
+    return new LlamaRunner(llama, model, context, options, engineBuild, batching);
   }
 
   async chat(
@@ -106,7 +117,7 @@ export class LlamaRunner {
       ? await this.#createGrammar(toToolCallSchema(forcedTool), "tool_choice")
       : await this.#createResponseFormatGrammar(request.responseFormat);
 
-    return this.#withSequence(async (sequence) => {
+    return this.#withSequence(request.owner, async (sequence) => {
       const chat = new LlamaChat({ contextSequence: sequence, autoDisposeSequence: false });
       try {
         const promptTokens = chat.chatWrapper
@@ -169,7 +180,7 @@ export class LlamaRunner {
     onText: (text: string) => void,
   ): Promise<DoneEvent> {
     const grammar = await this.#createResponseFormatGrammar(request.responseFormat);
-    return this.#withSequence(async (sequence) => {
+    return this.#withSequence(request.owner, async (sequence) => {
       const completion = new LlamaCompletion({ contextSequence: sequence });
       try {
         const promptTokens = this.#model.tokenize(request.prompt, false).length + 1;
@@ -236,14 +247,19 @@ export class LlamaRunner {
     await this.#llama.dispose();
   }
 
-  async #withSequence<T>(use: (sequence: LlamaContextSequence) => Promise<T>): Promise<T> {
+  async #withSequence<T>(
+    owner: WorkShare | undefined,
+    use: (sequence: LlamaContextSequence) => Promise<T>,
+  ): Promise<T> {
     // The engine admits at most `parallel` requests, so a sequence is always free here.
     const sequence = this.#freeSequences.pop();
     if (!sequence)
       throw new OstromError("internal_error", "No free sequence: the runner was sent too many requests.");
+    const releaseOwner = this.#batching.assign(sequence, owner);
     try {
       return await use(sequence);
     } finally {
+      releaseOwner();
       this.#freeSequences.push(sequence);
     }
   }
