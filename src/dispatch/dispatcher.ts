@@ -27,6 +27,7 @@ import type { QuotaLedger, QuotaReservation } from "../scheduler/quota-ledger.ts
 import type { SchedulerClock } from "../scheduler/scheduler-clock.ts";
 import { systemClock } from "../scheduler/scheduler-clock.ts";
 import { getTenantNodeKeys, type TenantPath } from "../scheduler/tenant-path.ts";
+import type { UsageEndpoint, UsageOutcome, UsageRecord } from "../tenancy/usage-log.ts";
 import type { Backend } from "./backend.ts";
 import { createDispatchMetrics, type DispatchMetrics } from "./dispatch-metrics.ts";
 import {
@@ -35,8 +36,8 @@ import {
   estimateEmbeddingPromptTokens,
 } from "./estimate-request-tokens.ts";
 
-export type Endpoint = "chat" | "completion" | "embedding";
-export type Outcome = "ok" | "error" | "cancelled" | "rejected";
+export type Endpoint = UsageEndpoint;
+export type Outcome = UsageOutcome;
 
 /** Who the work is for, as the dispatcher needs it. */
 export interface WorkOwner {
@@ -53,25 +54,8 @@ export interface DispatchOptions {
   requestId?: string;
 }
 
-/** One finished (or refused) request, as recorded for accounting. */
-export interface UsageEntry {
-  requestId: string;
-  at: string;
-  organizationId: string;
-  teamId: string;
-  apiKeyId: string;
-  keyName: string;
-  model: string;
-  backend: string;
-  endpoint: Endpoint;
-  promptTokens: number;
-  completionTokens: number;
-  queueWaitMs: number;
-  timeToFirstTokenMs: number | null;
-  durationMs: number;
-  outcome: Outcome;
-  errorCode: string | null;
-}
+/** One finished (or refused) request, as recorded for accounting (kept by src/tenancy/usage-log.ts). */
+export type UsageEntry = UsageRecord;
 
 export interface UsageSink {
   /** Must be durable when it returns: a killed server loses no finished record. */
