@@ -1,4 +1,5 @@
-// The gateway benchmark (`npm run bench:gateway -- [--duration 300] [--rate 500] [--json]`): what Ostrom
+// The gateway benchmark (`npm run bench:gateway -- [--duration 300] [--rate 500] [--json]
+// [--cpu-prof-dir DIR]`, the last to profile Ostrom with `node --cpu-prof`): what Ostrom
 // adds in front of a fast OpenAI-compatible upstream, against that upstream directly, in the same run.
 //   - the upstream: test/helpers/fake-openai-upstream.ts in this process (no delay per token), so the
 //     figures are the gateway's, not an engine's;
@@ -29,12 +30,22 @@ function readFlag(name: string, fallback: number): number {
   return value;
 }
 
+function readStringFlag(name: string): string | undefined {
+  const index = process.argv.indexOf(`--${name}`);
+  if (index < 0) return undefined;
+  const value = process.argv[index + 1];
+  if (value === undefined || value.startsWith("--")) throw new Error(`--${name} needs a value`);
+  return path.resolve(value);
+}
+
 const options = {
   durationSeconds: readFlag("duration", 300),
   warmupSeconds: readFlag("warmup", 10),
   rate: readFlag("rate", 500),
   tokens: readFlag("tokens", 16),
   json: process.argv.includes("--json"),
+  /** `--cpu-prof-dir DIR`: Ostrom runs under `node --cpu-prof` and writes its profile there on exit. */
+  cpuProfDir: readStringFlag("cpu-prof-dir"),
 };
 const model = "fake-model";
 const progress = (message: string) => {
@@ -50,6 +61,7 @@ let ostromOutput = "";
 const ostrom = spawnTracked(
   process.execPath,
   [
+    ...(options.cpuProfDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", options.cpuProfDir]),
     "--import",
     "tsx",
     "src/cli/ostrom.ts",
@@ -72,7 +84,8 @@ const ostrom = spawnTracked(
 );
 
 async function cleanUp(): Promise<void> {
-  await stopProcess(ostrom);
+  // Writing a CPU profile on exit takes a while.
+  await stopProcess(ostrom, options.cpuProfDir === undefined ? 3000 : 30_000);
   await upstream.close();
   await rm(dataDir, { recursive: true, force: true });
 }
@@ -219,7 +232,7 @@ const report = {
     node: process.version,
     loadAverage: os.loadavg().map((value) => round(value, 2)),
   },
-  options: { ...options, json: undefined, model, routed },
+  options: { ...options, json: undefined, cpuProfDir: undefined, model, routed },
   results,
   ostromRss: rss,
 };

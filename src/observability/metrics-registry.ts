@@ -24,8 +24,9 @@ function formatNumber(value: number): string {
   return Number.isNaN(value) ? "NaN" : String(value);
 }
 
+/** Same labels in any order, same key. Sorted by code unit: `localeCompare` cost ~1 % of a proxied request. */
 function seriesKey(labels: Labels): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
+  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 export class Counter implements Metric {

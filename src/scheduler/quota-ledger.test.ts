@@ -82,6 +82,88 @@ test("a request larger than a limit is refused without a Retry-After", async () 
   });
 });
 
+/** A memory store that counts its transactions. */
+class CountingStore implements QuotaStore {
+  readonly inner = new MemoryQuotaStore();
+  updates = 0;
+  update<T>(scopes: readonly string[], apply: Parameters<QuotaStore["update"]>[1]): Promise<T> {
+    this.updates += 1;
+    return this.inner.update(scopes, apply as never);
+  }
+}
+
+test("a path with no limit books nothing, its usage is written in batches, and a limit added later holds", async () => {
+  const store = new CountingStore();
+  const limits: PathQuotaLimits = { apiKey: {} };
+  const { ledger } = createLedger(limits, new ManualClock(10 * dayMs), store);
+  const running = await ledger.reserve(key1, 500);
+  const finished = await ledger.reserve(key1, 500);
+  assert.equal(store.updates, 0, "reserving wrote nothing");
+  let usage = await ledger.getUsage(key1);
+  assert.equal(usage.apiKey.concurrentRequests, 0, "unbooked requests are not counted while they run");
+  assert.equal(usage.apiKey.reservedTokens, 0);
+  store.updates = 0;
+  await ledger.settle(finished, 200);
+  await ledger.settle(finished, 200);
+  await ledger.cancel(await ledger.reserve(key1, 10));
+  await ledger.settle(await ledger.reserve(key2, 10), 100);
+  assert.equal(store.updates, 0, "usage waits in memory");
+  await ledger.flush();
+  await ledger.flush();
+  assert.equal(store.updates, 1, "one write for both requests' usage, none for the repeat or the cancel");
+  usage = await ledger.getUsage(key2);
+  assert.equal(usage.apiKey.tokensToday, 100);
+  assert.equal(usage.team.tokensToday, 300, "usage without limits still lands in the windows");
+  assert.equal(usage.organization.tokensLastMinute, 300);
+
+  // Limits added now: new requests are booked and see the usage settled before.
+  limits.team = { tokensPerDay: 1000, concurrentRequests: 1 };
+  const booked = await ledger.reserve(key2, 600);
+  await assert.rejects(ledger.reserve(key1, 1), isQuotaError("team.concurrentRequests"));
+  await ledger.cancel(booked);
+  await assert.rejects(ledger.reserve(key1, 701), isQuotaError("team.tokensPerDay"));
+  const last = await ledger.reserve(key1, 700);
+  // The request that started unbooked settles its usage only; booked counts stay right.
+  await ledger.settle(running, 100);
+  usage = await ledger.getUsage(key1);
+  assert.equal(usage.team.concurrentRequests, 1);
+  assert.equal(usage.team.reservedTokens, 700);
+  assert.equal(usage.team.tokensToday, 400);
+  await ledger.settle(last, 700);
+  usage = await ledger.getUsage(key1);
+  assert.deepEqual(
+    [usage.team.concurrentRequests, usage.team.reservedTokens, usage.team.tokensToday],
+    [0, 0, 1100],
+  );
+});
+
+test("unwritten usage is written by itself after flushDelayMs, and read back by getUsage before that", async () => {
+  const store = new CountingStore();
+  const ledger = new QuotaLedger({ store, getLimits: () => ({}), flushDelayMs: 20 });
+  await ledger.settle(await ledger.reserve(key1, 10), 7);
+  assert.equal(store.updates, 0);
+  const deadline = Date.now() + 10_000;
+  while (store.updates === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.equal(store.updates, 1, "the timer wrote it");
+  await ledger.settle(await ledger.reserve(key1, 10), 3);
+  assert.equal((await ledger.getUsage(key1)).apiKey.tokensToday, 10, "getUsage flushes first");
+});
+
+test("a failed flush keeps the usage for the next one", async () => {
+  const store = new CountingStore();
+  let failing = true;
+  const flaky: QuotaStore = {
+    update: (scopes, apply) => (failing ? Promise.reject(new Error("busy")) : store.update(scopes, apply)),
+  };
+  const ledger = new QuotaLedger({ store: flaky, getLimits: () => ({}), flushDelayMs: 60_000 });
+  await ledger.settle(await ledger.reserve(key1, 10), 5);
+  await assert.rejects(ledger.flush(), /busy/);
+  failing = false;
+  await ledger.settle(await ledger.reserve(key1, 10), 6);
+  await ledger.flush();
+  assert.equal((await ledger.getUsage(key1)).organization.tokensToday, 11);
+});
+
 /** A store that yields before each update, so reservations really interleave at the await points. */
 class SlowStore implements QuotaStore {
   readonly inner = new MemoryQuotaStore();

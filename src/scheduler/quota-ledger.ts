@@ -12,6 +12,18 @@
 //   would let a client spend twice the limit around a boundary).
 // - tokens per day: a fixed UTC calendar day, the way budgets are understood; it resets at 00:00 UTC.
 // - concurrent requests: reservations in progress.
+//
+// Paths without any limit (no limit on the key, its team or its organisation, e.g. the local user of a
+// server without keys) are not booked: `reserve` writes nothing, and `settle` adds the tokens used to
+// an in-memory tally that is written to the minute and day windows in one transaction per
+// `flushDelayMs` (and before any booked reservation or usage read), instead of two transactions per
+// request — the quota store was the largest cost of a proxied request (docs/benchmarks.md, "Gateway
+// overhead"). What this gives up, on purpose: such requests are not counted in `concurrentRequests`
+// nor `reservedTokens` while they run, and a server killed without shutting down loses up to
+// `flushDelayMs` of their usage from the windows (the usage log, src/tenancy/usage-log.ts, still has
+// every request). A limit added later holds for every request that starts after it: limits are read
+// on each `reserve`, and the windows hold all settled usage, booked or not; only requests already
+// running when it was added escape its concurrency count, until they end.
 
 import {
   QuotaExceededError,
@@ -39,6 +51,8 @@ export interface QuotaLedgerOptions {
   getLimits: (path: TenantPath) => PathQuotaLimits | Promise<PathQuotaLimits>;
   /** Default: wall-clock time (day quotas need Unix-epoch milliseconds). */
   clock?: SchedulerClock;
+  /** How long usage of paths without any limit may wait in memory before it is written, in ms. Default 1000. */
+  flushDelayMs?: number;
 }
 
 /** Tokens held for one request until `settle` or `cancel`. */
@@ -71,22 +85,38 @@ export class QuotaLedger {
   readonly #getLimits: QuotaLedgerOptions["getLimits"];
   readonly #clock: SchedulerClock;
   readonly #open = new WeakSet<QuotaReservation>();
+  /** Open reservations of paths with no limit at all: nothing was booked for them in the store. */
+  readonly #unbooked = new WeakSet<QuotaReservation>();
+  /** Tokens settled by unbooked reservations and not yet written, per scope (every level of their path). */
+  readonly #unwritten = new Map<string, number>();
+  readonly #flushDelayMs: number;
+  #flushTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(options: QuotaLedgerOptions) {
     this.#store = options.store;
     this.#getLimits = options.getLimits;
     this.#clock = options.clock ?? systemClock;
+    this.#flushDelayMs = options.flushDelayMs ?? 1000;
   }
 
   /**
    * Reserves `maxTokens` (and one concurrent request) at every level, or nothing. Throws a
    * `QuotaExceededError` (`quota_exceeded`, 429) naming the limit that keeps the request out longest,
-   * with `retryAfterSeconds` when waiting can help.
+   * with `retryAfterSeconds` when waiting can help. A path with no limit at any level books nothing
+   * (see the top of this file).
    */
   async reserve(path: TenantPath, maxTokens: number): Promise<QuotaReservation> {
     if (!Number.isFinite(maxTokens) || maxTokens < 0)
       throw new RangeError("maxTokens must be finite and ≥ 0");
     const limits = await this.#getLimits(path);
+    if (!hasAnyLimit(limits)) {
+      const unbooked: QuotaReservation = { path, tokens: maxTokens, createdAt: this.#clock.now() };
+      this.#open.add(unbooked);
+      this.#unbooked.add(unbooked);
+      return unbooked;
+    }
+    // Usage waiting in memory counts against limits like any other.
+    if (this.#unwritten.size > 0) await this.flush();
     const scopes = getScopes(path);
     const reservation = await this.#store.update(Object.values(scopes), (usage) => {
       const now = this.#clock.now();
@@ -125,8 +155,35 @@ export class QuotaLedger {
     await this.#finish(reservation, 0);
   }
 
+  /**
+   * Writes the usage of unbooked requests that is still in memory, in one store transaction. Runs by
+   * itself `flushDelayMs` after such usage arrives; call it before closing the store. If the store
+   * fails, the usage is kept for the next attempt and the error propagates.
+   */
+  async flush(): Promise<void> {
+    clearTimeout(this.#flushTimer);
+    this.#flushTimer = undefined;
+    if (this.#unwritten.size === 0) return;
+    const batch = new Map(this.#unwritten);
+    this.#unwritten.clear();
+    try {
+      await this.#store.update([...batch.keys()], (usage) => {
+        const now = this.#clock.now();
+        for (const [scope, tokens] of batch) {
+          const scopeUsage = usage.get(scope)!;
+          advanceWindows(scopeUsage, now);
+          addSettledTokens(scopeUsage, tokens, now);
+        }
+      });
+    } catch (error) {
+      for (const [scope, tokens] of batch) this.#addUnwritten(scope, tokens);
+      throw error;
+    }
+  }
+
   /** Current usage of each level of `path`, for `ostrom usage` and the admin API. */
   async getUsage(path: TenantPath): Promise<Record<QuotaLevel, LevelUsage>> {
+    if (this.#unwritten.size > 0) await this.flush();
     const scopes = getScopes(path);
     return this.#store.update(Object.values(scopes), (usage) => {
       const now = this.#clock.now();
@@ -149,6 +206,11 @@ export class QuotaLedger {
     if (!this.#open.has(reservation)) return;
     this.#open.delete(reservation);
     const scopes = getScopes(reservation.path);
+    if (this.#unbooked.has(reservation)) {
+      // Nothing was booked: only the usage is to be written, with others, soon (see `flush`).
+      if (actualTokens > 0) for (const level of levels) this.#addUnwritten(scopes[level], actualTokens);
+      return;
+    }
     await this.#store.update(Object.values(scopes), (usage) => {
       const now = this.#clock.now();
       for (const level of levels) {
@@ -156,20 +218,50 @@ export class QuotaLedger {
         advanceWindows(scopeUsage, now);
         scopeUsage.reservedTokens = Math.max(0, scopeUsage.reservedTokens - reservation.tokens);
         scopeUsage.reservedRequests = Math.max(0, scopeUsage.reservedRequests - 1);
-        if (actualTokens === 0) continue;
-        const bucketStart = now - (now % bucketMs);
-        const last = scopeUsage.minuteBuckets.at(-1);
-        if (last !== undefined && last[0] === bucketStart) last[1] += actualTokens;
-        else scopeUsage.minuteBuckets.push([bucketStart, actualTokens]);
-        scopeUsage.dayTokens += actualTokens;
+        if (actualTokens > 0) addSettledTokens(scopeUsage, actualTokens, now);
       }
     });
   }
+
+  #addUnwritten(scope: string, tokens: number): void {
+    this.#unwritten.set(scope, (this.#unwritten.get(scope) ?? 0) + tokens);
+    if (this.#flushTimer !== undefined) return;
+    this.#flushTimer = setTimeout(() => {
+      this.#flushTimer = undefined;
+      // A failed write puts the usage back and schedules another attempt.
+      this.flush().catch(() => {});
+    }, this.#flushDelayMs);
+    this.#flushTimer.unref?.();
+  }
+}
+
+/** Whether any level sets any limit (a level present with every field unset limits nothing). */
+function hasAnyLimit(limits: PathQuotaLimits): boolean {
+  for (const level of levels) {
+    const levelLimits = limits[level];
+    if (
+      levelLimits !== undefined &&
+      (levelLimits.tokensPerMinute !== undefined ||
+        levelLimits.tokensPerDay !== undefined ||
+        levelLimits.concurrentRequests !== undefined)
+    )
+      return true;
+  }
+  return false;
 }
 
 function getScopes(path: TenantPath): Record<QuotaLevel, string> {
   const keys = getTenantNodeKeys(path);
   return { apiKey: keys.apiKey, team: keys.team, organization: keys.organization };
+}
+
+/** Counts settled tokens in the minute bucket of `now` and in the day. */
+function addSettledTokens(usage: ScopeUsage, tokens: number, now: number): void {
+  const bucketStart = now - (now % bucketMs);
+  const last = usage.minuteBuckets.at(-1);
+  if (last !== undefined && last[0] === bucketStart) last[1] += tokens;
+  else usage.minuteBuckets.push([bucketStart, tokens]);
+  usage.dayTokens += tokens;
 }
 
 /** Drops buckets that left the minute window and rolls the day over. */

@@ -94,6 +94,8 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       if ("closeAllConnections" in server) server.closeAllConnections();
       await closed;
       await stopBackends();
+      // Usage of requests without limits waits in memory up to a second (quota-ledger.ts).
+      await ledger.flush().catch((error) => log.warn(`could not write the last quota usage: ${error}`));
       tenancy[Symbol.dispose]();
       await engine[Symbol.asyncDispose]();
       knowledge[Symbol.dispose]();

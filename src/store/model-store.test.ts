@@ -137,6 +137,20 @@ describe("ModelStore", () => {
     );
   });
 
+  test("has: a stored name (the tag defaulted), a damaged one, but not unknown or invalid names", async () => {
+    const store = await openFreshStore();
+    await store.importFile(modelA, { name: "tiny" });
+    const damaged = await store.importFile(modelB, { name: "ns/broken:v1" });
+    await fs.rm(damaged.path);
+    assert.equal(await store.has("tiny"), true);
+    assert.equal(await store.has("tiny:latest"), true);
+    assert.equal(await store.has("ns/broken:v1"), true);
+    assert.equal(await store.has("tiny:v2"), false);
+    assert.equal(await store.has("ns/other"), false);
+    assert.equal(await store.has("tiny:latest/deeper"), false);
+    assert.equal(await store.has("Bad Name"), false);
+  });
+
   test("a manifest whose blob is missing is neither listed nor resolvable", async () => {
     const store = await openFreshStore();
     const entry = await store.importFile(modelA, { name: "gone" });

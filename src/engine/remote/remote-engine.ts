@@ -19,10 +19,13 @@ import type {
   LoadedModelInfo,
   ModelHandle,
 } from "../engine.ts";
+import { FetchUpstreamTransport } from "./fetch-upstream-transport.ts";
+import { HttpUpstreamTransport } from "./http-upstream-transport.ts";
 import { SseDecoder, SseEventTooLargeError } from "./sse-decoder.ts";
 import { MalformedChunkError, StreamAssembler } from "./stream-assembler.ts";
 import { toOpenAIChatBody, toOpenAICompletionBody } from "./to-openai-request.ts";
 import { readErrorDetail, toUpstreamError } from "./to-upstream-error.ts";
+import type { UpstreamResponse, UpstreamTransport } from "./upstream-transport.ts";
 
 export interface RemoteEngineOptions {
   /** The backend's name from the configuration, used in messages and logs. */
@@ -41,7 +44,10 @@ export interface RemoteEngineOptions {
   idleTimeoutMs?: number;
   /** Longest JSON answer read (embeddings, model lists), in bytes. Default 256 MiB. */
   maxResponseBytes?: number;
-  /** For tests: a fetch to use instead of the global one. */
+  /**
+   * For tests: talk to the upstream through this `fetch` instead of node:http with a keep-alive agent
+   * (http-upstream-transport.ts), e.g. to hand-make streams.
+   */
   fetch?: typeof fetch;
 }
 
@@ -64,7 +70,7 @@ export class RemoteEngine implements Engine {
   readonly #connectTimeoutMs: number;
   readonly #idleTimeoutMs: number;
   readonly #maxResponseBytes: number;
-  readonly #fetch: typeof fetch;
+  readonly #transport: UpstreamTransport;
   readonly #calls = new Set<UpstreamCall>();
   #pendingRequests = 0;
   #disposed = false;
@@ -76,7 +82,10 @@ export class RemoteEngine implements Engine {
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
     this.#maxResponseBytes = options.maxResponseBytes ?? 256 * 1024 * 1024;
-    this.#fetch = options.fetch ?? globalThis.fetch;
+    this.#transport =
+      options.fetch === undefined
+        ? new HttpUpstreamTransport(this.#baseUrl)
+        : new FetchUpstreamTransport(this.#baseUrl, options.fetch);
   }
 
   /** Requests sent to the upstream and not yet finished. */
@@ -153,6 +162,7 @@ export class RemoteEngine implements Engine {
       call.reason = "disposed";
       call.controller.abort();
     }
+    this.#transport.close();
   }
 
   async *#generate(
@@ -167,21 +177,19 @@ export class RemoteEngine implements Engine {
     let drained = false;
     try {
       const response = await this.#send("POST", path, body, model.ref, call, signal);
-      if (response.body === null) throw this.#malformed("it answered without a body");
-      const reader = response.body.getReader();
       const assembler = new StreamAssembler(promptChars);
       const decoder = new SseDecoder();
       let events = 0;
       for (;;) {
-        let chunk: Awaited<ReturnType<typeof reader.read>>;
+        let chunk: Uint8Array | undefined;
         // Only the upstream's silence counts, not the time this generator waits for its consumer.
         const idleTimer = setTimeout(() => {
           this.#abortCall(call, "idle_timeout");
-          // A fetch that does not tie its body to the signal still ends the pending read this way.
-          reader.cancel().catch(() => {});
+          // A transport that does not tie its body to the signal still ends the pending read this way.
+          response.cancel();
         }, this.#idleTimeoutMs);
         try {
-          chunk = await reader.read();
+          chunk = await response.read();
         } catch (error) {
           if (signal.aborted && call.reason === undefined) {
             yield assembler.finish(true);
@@ -193,7 +201,7 @@ export class RemoteEngine implements Engine {
         }
         let payloads: string[];
         try {
-          payloads = chunk.done ? decoder.end() : decoder.push(chunk.value);
+          payloads = chunk === undefined ? decoder.end() : decoder.push(chunk);
         } catch (error) {
           if (error instanceof SseEventTooLargeError) throw this.#malformed(error.message);
           throw error;
@@ -203,7 +211,7 @@ export class RemoteEngine implements Engine {
             // Read what is left (normally just the end of the chunked body) in the background, so
             // that the keep-alive connection goes back to the pool instead of being torn down.
             drained = true;
-            void drainReader(reader, call);
+            void drainResponse(response, call);
             yield assembler.finish();
             return;
           }
@@ -213,7 +221,7 @@ export class RemoteEngine implements Engine {
             yield event;
           }
         }
-        if (chunk.done) {
+        if (chunk === undefined) {
           if (!assembler.finished) {
             throw this.#broken(call, events, new Error("the stream ended before a finish reason"));
           }
@@ -282,17 +290,18 @@ export class RemoteEngine implements Engine {
     model: string,
     call: UpstreamCall,
     signal: AbortSignal,
-  ): Promise<Response> {
+  ): Promise<UpstreamResponse> {
     const headers: Record<string, string> = {
       accept: body?.stream === true ? "text/event-stream" : "application/json",
     };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (this.#apiKey !== undefined) headers.authorization = `Bearer ${this.#apiKey}`;
     const timer = setTimeout(() => this.#abortCall(call, "connect_timeout"), this.#connectTimeoutMs);
-    let response: Response;
+    let response: UpstreamResponse;
     try {
-      response = await this.#fetch(`${this.#baseUrl}${path}`, {
+      response = await this.#transport.send({
         method,
+        path,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: call.controller.signal,
@@ -302,7 +311,7 @@ export class RemoteEngine implements Engine {
     } finally {
       clearTimeout(timer);
     }
-    if (response.ok) return response;
+    if (response.status >= 200 && response.status < 300) return response;
     const text = await readBoundedText(response, maxErrorBodyBytes).catch(() => "");
     if (response.status === 404 && model === "") {
       // Not about a model: the endpoint itself is missing, so the API base is wrong.
@@ -314,11 +323,11 @@ export class RemoteEngine implements Engine {
     throw toUpstreamError(response.status, text, {
       backend: this.name,
       model,
-      retryAfter: response.headers.get("retry-after"),
+      retryAfter: response.getHeader("retry-after") ?? null,
     });
   }
 
-  async #readJson(response: Response, call: UpstreamCall, signal: AbortSignal): Promise<unknown> {
+  async #readJson(response: UpstreamResponse, call: UpstreamCall, signal: AbortSignal): Promise<unknown> {
     let text: string;
     try {
       text = await readBoundedText(response, this.#maxResponseBytes, true);
@@ -379,18 +388,20 @@ class ResponseTooLargeError extends Error {
 }
 
 /** Reads a body as text up to `limit` bytes; past that it stops and either cuts or throws. */
-async function readBoundedText(response: Response, limit: number, throwIfLarger = false): Promise<string> {
-  if (response.body === null) return "";
-  const reader = response.body.getReader();
+async function readBoundedText(
+  response: UpstreamResponse,
+  limit: number,
+  throwIfLarger = false,
+): Promise<string> {
   const decoder = new TextDecoder();
   let text = "";
   let bytes = 0;
   for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return text + decoder.decode();
+    const value = await response.read();
+    if (value === undefined) return text + decoder.decode();
     bytes += value.byteLength;
     if (bytes > limit) {
-      await reader.cancel().catch(() => {});
+      response.cancel();
       if (throwIfLarger) throw new ResponseTooLargeError(limit);
       return text + decoder.decode(value.subarray(0, value.byteLength - (bytes - limit)));
     }
@@ -398,13 +409,10 @@ async function readBoundedText(response: Response, limit: number, throwIfLarger 
   }
 }
 
-async function drainReader(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  call: UpstreamCall,
-): Promise<void> {
+async function drainResponse(response: UpstreamResponse, call: UpstreamCall): Promise<void> {
   const timer = setTimeout(() => call.controller.abort(), drainTimeoutMs);
   try {
-    while (!(await reader.read()).done) {
+    while ((await response.read()) !== undefined) {
       // Whatever follows [DONE] is of no use.
     }
   } catch {
@@ -452,7 +460,7 @@ function readVector(value: unknown, malformed: (what: string) => OstromError): n
   return value as number[];
 }
 
-/** `ECONNREFUSED`, `ENOTFOUND`, … from undici's "fetch failed" and its nested causes. */
+/** `ECONNREFUSED`, `ENOTFOUND`, … from node's errors, or undici's "fetch failed" and its nested causes. */
 function describeNetworkError(error: unknown): string {
   for (let current: unknown = error, depth = 0; current !== undefined && depth < 4; depth++) {
     if (!isRecord(current)) break;
