@@ -98,19 +98,15 @@ export function toToolCallDeltas(toolCalls: readonly ToolCall[]) {
   }));
 }
 
-export function toUsageChunk(
-  head: ResponseHead,
-  object: "chat.completion.chunk" | "text_completion",
-  usage: TokenUsage,
-) {
-  return {
-    id: head.id,
-    object,
-    created: head.created,
-    model: head.model,
-    choices: [],
-    usage: toOpenAIUsage(usage),
-  };
+type ChunkObject = "chat.completion.chunk" | "text_completion";
+
+/** A stream chunk without choices: what OpenAI clients accept for the usage chunk, and Ostrom's extensions. */
+function toChoicelessChunk<Extra extends object>(head: ResponseHead, object: ChunkObject, extra: Extra) {
+  return { id: head.id, object, created: head.created, model: head.model, choices: [], ...extra };
+}
+
+export function toUsageChunk(head: ResponseHead, object: ChunkObject, usage: TokenUsage) {
+  return toChoicelessChunk(head, object, { usage: toOpenAIUsage(usage) });
 }
 
 export function toCompletion(
@@ -159,17 +155,6 @@ export function toEmbeddingList(
  * Ostrom's extension chunk for a request waiting for a slot: no choices (which OpenAI clients accept, as
  * for the usage chunk) and `ostrom.queue.position`, 1-based, sent again whenever the position changes.
  */
-export function toQueueChunk(
-  head: ResponseHead,
-  object: "chat.completion.chunk" | "text_completion",
-  position: number,
-) {
-  return {
-    id: head.id,
-    object,
-    created: head.created,
-    model: head.model,
-    choices: [],
-    ostrom: { queue: { position } },
-  };
+export function toQueueChunk(head: ResponseHead, object: ChunkObject, position: number) {
+  return toChoicelessChunk(head, object, { ostrom: { queue: { position } } });
 }
