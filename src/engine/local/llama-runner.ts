@@ -82,8 +82,8 @@ export class LlamaRunner {
   }
 
   static async load(options: RunnerLoadOptions): Promise<LlamaRunner> {
-    const { llama, engineBuild } = await loadLlama();
     const threads = resolveThreadCount({ configured: options.threads, cores: os.availableParallelism() });
+    const { llama, engineBuild } = await loadLlama(threads);
     const model = await llama.loadModel({ modelPath: options.modelPath });
     const contextSize = Math.min(options.contextSize, model.trainContextSize);
     const batching = new FairBatching({
@@ -382,22 +382,28 @@ const llamaLogOptions = {
 };
 
 /**
- * The engine build to run on: the local OpenMP build made by `npm run build:engine` when it exists
- * (persistent threads), else node-llama-cpp's prebuilt binaries. Never builds or downloads anything.
+ * The engine build to run on: at 2 threads or more, the local OpenMP build made by `npm run
+ * build:engine` when it exists (persistent threads instead of threads created per token), else
+ * node-llama-cpp's prebuilt binaries. At 1 thread there is no thread pool to keep, and the prebuilt
+ * binary is faster (135M shape, quiet machine: 109 vs 91 tok/s, docs/benchmarks.md), so it is used.
+ * Never builds or downloads anything.
  */
-async function loadLlama(): Promise<{ llama: Llama; engineBuild: RunnerModelInfo["engineBuild"] }> {
-  try {
-    const llama = await getLlama({
-      gpu: false,
-      build: "never",
-      cmakeOptions: { GGML_OPENMP: "ON" },
-      ...llamaLogOptions,
-    });
-    if (llama.buildType === "localBuild") return { llama, engineBuild: "openmp" };
-    await llama.dispose();
-  } catch {
-    // No local build: use the prebuilt binaries below.
-  }
+async function loadLlama(
+  threads: number,
+): Promise<{ llama: Llama; engineBuild: RunnerModelInfo["engineBuild"] }> {
+  if (threads >= 2)
+    try {
+      const llama = await getLlama({
+        gpu: false,
+        build: "never",
+        cmakeOptions: { GGML_OPENMP: "ON" },
+        ...llamaLogOptions,
+      });
+      if (llama.buildType === "localBuild") return { llama, engineBuild: "openmp" };
+      await llama.dispose();
+    } catch {
+      // No local build: use the prebuilt binaries below.
+    }
   return {
     llama: await getLlama({ gpu: false, build: "never", ...llamaLogOptions }),
     engineBuild: "prebuilt",
