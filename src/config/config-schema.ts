@@ -208,6 +208,16 @@ export const configSchema = {
       "Remote OpenAI-compatible engines (vLLM, llama.cpp server, Ollama) to route requests to, as NAME=URL " +
       "with URL the API base (e.g. gpu1=http://10.0.0.5:8000/v1). Repeat the flag or separate with commas.",
   }),
+  backendApiKeys: defineOption({
+    kind: "list",
+    flag: "--backend-api-key",
+    env: "OSTROM_BACKEND_API_KEYS",
+    default: [],
+    defaultText: "none",
+    description:
+      "API keys for remote backends that require one, as NAME=KEY (sent as `Authorization: Bearer KEY`). " +
+      "Prefer the environment variable, so keys stay out of process listings.",
+  }),
   backendConcurrency: defineOption({
     kind: "integer",
     flag: "--backend-concurrency",

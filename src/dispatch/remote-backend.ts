@@ -111,6 +111,32 @@ export interface BackendSpec {
   baseUrl: string;
 }
 
+/** Parses `NAME=KEY` entries of `--backend-api-key` against the backends' names. */
+export function parseBackendApiKeys(
+  entries: readonly string[],
+  specs: readonly BackendSpec[],
+): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const entry of entries) {
+    const separator = entry.indexOf("=");
+    const name = separator > 0 ? entry.slice(0, separator).trim() : "";
+    const key = separator > 0 ? entry.slice(separator + 1).trim() : "";
+    // The entry itself may hold a secret: never echo it.
+    if (name === "" || key === "")
+      throw invalidParameter(
+        "backend-api-key",
+        "--backend-api-key takes NAME=KEY for a backend named by --backend.",
+      );
+    if (!specs.some((spec) => spec.name === name))
+      throw invalidParameter(
+        "backend-api-key",
+        `--backend-api-key names "${name}", which is not a --backend.`,
+      );
+    keys.set(name, key);
+  }
+  return keys;
+}
+
 /** Parses `NAME=URL` entries of the `--backend` option; names must be unique and not `local`. */
 export function parseBackendSpecs(entries: readonly string[]): BackendSpec[] {
   const specs: BackendSpec[] = [];

@@ -3,7 +3,7 @@
 import type { Config } from "../config/config-schema.ts";
 import { createLocalBackend } from "../dispatch/backend.ts";
 import { Dispatcher, type UsageSink } from "../dispatch/dispatcher.ts";
-import { parseBackendSpecs, RemoteBackend } from "../dispatch/remote-backend.ts";
+import { parseBackendApiKeys, parseBackendSpecs, RemoteBackend } from "../dispatch/remote-backend.ts";
 import type { Engine } from "../engine/engine.ts";
 import { RemoteEngine } from "../engine/remote/remote-engine.ts";
 import type { QuotaLedger } from "../scheduler/quota-ledger.ts";
@@ -26,11 +26,17 @@ export interface RunningDispatcher {
 
 export async function createDispatcher(options: CreateDispatcherOptions): Promise<RunningDispatcher> {
   const { config, engine, log } = options;
-  const remotes = parseBackendSpecs(config.backends).map(
+  const specs = parseBackendSpecs(config.backends);
+  const apiKeys = parseBackendApiKeys(config.backendApiKeys, specs);
+  const remotes = specs.map(
     (spec) =>
       new RemoteBackend({
         name: spec.name,
-        engine: new RemoteEngine({ name: spec.name, baseUrl: spec.baseUrl }),
+        engine: new RemoteEngine({
+          name: spec.name,
+          baseUrl: spec.baseUrl,
+          ...(apiKeys.has(spec.name) ? { apiKey: apiKeys.get(spec.name) as string } : {}),
+        }),
         capacity: config.backendConcurrency,
         log: (message) => log.info(message),
       }),

@@ -117,7 +117,10 @@ describe("remote backends", () => {
   before(async () => {
     first = await startFakeOpenAIUpstream({ models: ["remote-model"], tokens: 4 });
     second = await startFakeOpenAIUpstream({ models: ["remote-model", "only-second"], tokens: 4 });
-    server = await startTestServer({}, { backend: [`gpu1=${first.url}`, `gpu2=${second.url}`] });
+    server = await startTestServer(
+      {},
+      { backend: [`gpu1=${first.url}`, `gpu2=${second.url}`], "backend-api-key": ["gpu2=upstream-secret"] },
+    );
   });
   after(async () => {
     await server.shutdown();
@@ -131,6 +134,9 @@ describe("remote backends", () => {
     const retrieved = await server.client.models.retrieve("only-second");
     assert.equal(retrieved.id, "only-second");
     assert.equal(retrieved.owned_by, "gpu2");
+    // Only the backend given a key sends one.
+    assert.equal(second.requests.at(-1)?.headers.authorization, "Bearer upstream-secret");
+    assert.equal(first.requests.at(-1)?.headers.authorization, undefined);
     const answer = await server.client.chat.completions.create({
       model: "only-second",
       messages: [{ role: "user", content: "hello" }],
