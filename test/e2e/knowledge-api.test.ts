@@ -288,6 +288,29 @@ describe("grounded chat through the openai client", () => {
     assert.ok(rest.some((chunk) => chunk.choices[0]?.finish_reason));
   });
 
+  test("the kb:<name> alias through the Ollama API: sources on the final object, streamed or not", async () => {
+    for (const stream of [false, true]) {
+      const response = await fetch(`${server.url}/api/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          model: "kb:handbook",
+          messages: [{ role: "user", content: question }],
+          stream,
+          options: { num_predict: 4, temperature: 0 },
+        }),
+      });
+      assert.equal(response.status, 200);
+      const lines = (await response.text()).trim().split("\n");
+      const objects = lines.map((line) => JSON.parse(line) as Grounded & { done: boolean; model: string });
+      const last = objects.at(-1);
+      assert.equal(last?.done, true);
+      assert.equal(last?.model, "tiny:latest");
+      assertSources(last ?? {});
+      assert.ok(objects.slice(0, -1).every((object) => object.sources === undefined));
+    }
+  });
+
   test("the kb:<name> alias without streaming", async () => {
     const completion = (await server.client.chat.completions.create({
       model: "kb:handbook",

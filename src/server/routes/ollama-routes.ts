@@ -8,6 +8,7 @@ import type { ModelEntry } from "../../store/model-store.ts";
 import { type AppContext, resolveServableModel } from "../app-context.ts";
 import type { AppEnv } from "../app-env.ts";
 import { getDispatchOptions } from "../dispatch-options.ts";
+import { applyKnowledgeToChat } from "../knowledge-chat.ts";
 import { readJsonBody } from "../read-json-body.ts";
 import { createNdjsonResponse } from "../stream-response.ts";
 
@@ -35,11 +36,24 @@ export function createOllamaRoutes(context: AppContext): Hono<AppEnv> {
   );
 
   app.post("/chat", async (c) => {
-    const parsed = parseOllamaChat(await readJsonBody(c), limits);
+    // `kb:<name>` models answer from a knowledge base here too; the sources ride on the final object
+    // (Ollama clients ignore fields they do not know).
+    const parsed = await applyKnowledgeToChat(
+      context,
+      { ...parseOllamaChat(await readJsonBody(c), limits), includeUsage: false },
+      c.req.raw.signal,
+    );
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
     const events = dispatcher.chat({ ...parsed.request, model }, getDispatchOptions(c));
-    if (parsed.stream) return createNdjsonResponse(toOllamaChunks("chat", model.ref, events), log, headers);
-    return c.json(await collectOllamaResponse("chat", model.ref, events), 200, headers);
+    const withSources = <T extends { done: boolean }>(chunk: T) =>
+      chunk.done && parsed.sources ? { ...chunk, ...parsed.sources } : chunk;
+    if (parsed.stream)
+      return createNdjsonResponse(
+        mapAsync(toOllamaChunks("chat", model.ref, events), withSources),
+        log,
+        headers,
+      );
+    return c.json(withSources(await collectOllamaResponse("chat", model.ref, events)), 200, headers);
   });
 
   app.post("/generate", async (c) => {
@@ -77,4 +91,8 @@ function toOllamaModel(entry: ModelEntry) {
     digest: entry.digest.replace(/^sha256:/, ""),
     details: { format: "gguf" },
   };
+}
+
+async function* mapAsync<T, U>(items: AsyncIterable<T>, map: (item: T) => U): AsyncGenerator<U> {
+  for await (const item of items) yield map(item);
 }
