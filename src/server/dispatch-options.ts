@@ -32,7 +32,11 @@ export interface StartedEvents {
   headers: Record<string, string>;
 }
 
-/** Waits for the first event (errors before it propagate as such) and returns all events, unchanged. */
+/**
+ * Waits for the first event (errors before it propagate as such) and returns all events, unchanged.
+ * The returned iterable hands the first event back once, then forwards each `next()`/`return()` to
+ * the source iterator itself: no wrapping generator, so no extra promise or microtask per event.
+ */
 export async function startEvents(events: AsyncIterable<GenerationEvent>): Promise<StartedEvents> {
   const iterator = events[Symbol.asyncIterator]();
   const first = await iterator.next();
@@ -40,18 +44,28 @@ export async function startEvents(events: AsyncIterable<GenerationEvent>): Promi
     !first.done && first.value.type === "queued"
       ? { "x-ostrom-queue-position": String(first.value.position) }
       : {};
-  async function* replay(): AsyncGenerator<GenerationEvent> {
-    try {
-      if (first.done) return;
-      yield first.value;
-      for (;;) {
-        const next = await iterator.next();
-        if (next.done) return;
-        yield next.value;
+  let replayed = false;
+  let closed = first.done === true;
+  const replay: AsyncIterableIterator<GenerationEvent> = {
+    next() {
+      if (!replayed) {
+        replayed = true;
+        return Promise.resolve(first);
       }
-    } finally {
-      await iterator.return?.();
-    }
-  }
-  return { events: replay(), headers };
+      if (closed) return Promise.resolve({ done: true, value: undefined });
+      return iterator.next();
+    },
+    async return() {
+      replayed = true;
+      if (!closed) {
+        closed = true;
+        await iterator.return?.();
+      }
+      return { done: true, value: undefined };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+  return { events: replay, headers };
 }
