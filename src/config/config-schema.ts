@@ -237,6 +237,15 @@ export const configSchema = {
       "Largest document upload (one multipart request to a knowledge base, all files together); larger ones " +
       "get 413. Replaces --max-body-bytes on that endpoint only.",
   }),
+  maxModelUploadBytes: defineOption({
+    kind: "bytes",
+    flag: "--max-model-upload-bytes",
+    env: "OSTROM_MAX_MODEL_UPLOAD_BYTES",
+    default: 64 * 1024 * 1024 * 1024,
+    description:
+      "Largest GGUF accepted by POST /v1/models/import (streamed to a temporary file, never held in memory); " +
+      "larger ones get 413. Replaces --max-body-bytes on that endpoint only.",
+  }),
   knowledgeExcludedLicenses: defineOption({
     kind: "list",
     flag: "--knowledge-excluded-licenses",

@@ -9,6 +9,7 @@ import type { ModelEntry } from "../store/model-store.ts";
 import type { Authenticator } from "../tenancy/principal.ts";
 import type { Logger } from "../util/logger.ts";
 import type { AdminRoutesDeps } from "./routes/admin-routes.ts";
+import type { ModelAdminDeps } from "./routes/model-admin-routes.ts";
 
 export interface ModelCatalogView {
   list(): Promise<ModelEntry[]>;
@@ -28,6 +29,8 @@ export interface AppContext {
   /** Tenants, keys and usage for the admin endpoints; absent: those endpoints answer 404. */
   tenancy?: AdminRoutesDeps;
   models: ModelCatalogView;
+  /** Pull, import and remove over HTTP (admins only); absent: those endpoints answer 404. */
+  modelAdmin?: ModelAdminDeps;
   provenance: ModelProvenanceService;
   /** Knowledge bases (grounded chat, `/v1/knowledge-bases`, MCP); absent: those endpoints answer 404/400. */
   knowledge?: KnowledgeService;

@@ -11,6 +11,11 @@ import { createAdminRoutes } from "./routes/admin-routes.ts";
 import { createConsoleRoutes } from "./routes/console-routes.ts";
 import { createKnowledgeRoutes, isDocumentUpload } from "./routes/knowledge-routes.ts";
 import { createMcpRoutes } from "./routes/mcp-routes.ts";
+import {
+  createModelAdminRoutes,
+  createOllamaModelAdminRoutes,
+  isModelUpload,
+} from "./routes/model-admin-routes.ts";
 import { createOllamaRoutes } from "./routes/ollama-routes.ts";
 import { createOpenAIRoutes } from "./routes/openai-routes.ts";
 import { createMetricsRoutes, createQueueRoutes } from "./routes/operations-routes.ts";
@@ -50,9 +55,15 @@ export function createApp(context: AppContext): Hono<AppEnv> {
       );
     },
   });
-  // Document uploads have their own, larger limit (--max-upload-bytes), applied by their route.
+  // Document and model uploads have their own, larger limits (--max-upload-bytes,
+  // --max-model-upload-bytes), applied by their routes.
   app.use((c, next) => {
-    if (isDocumentUpload(c.req.method, c.req.path) || c.req.method === "GET" || c.req.method === "HEAD")
+    if (
+      isDocumentUpload(c.req.method, c.req.path) ||
+      isModelUpload(c.req.method, c.req.path) ||
+      c.req.method === "GET" ||
+      c.req.method === "HEAD"
+    )
       return next();
     // A declared length is checked as bodyLimit does, without touching `c.req.raw.body`: reading that
     // makes @hono/node-server build a whole web Request and stream for the body (~7 % of the CPU of a
@@ -71,12 +82,14 @@ export function createApp(context: AppContext): Hono<AppEnv> {
     );
   });
 
+  if (context.modelAdmin) app.route("/v1", createModelAdminRoutes(context, context.modelAdmin));
   app.route("/v1", createOpenAIRoutes(context));
   app.route("/v1", createKnowledgeRoutes(context));
   app.route("/", createMcpRoutes(context));
   app.route("/v1", createQueueRoutes(context));
   if (context.tenancy) app.route("/v1", createAdminRoutes(context.tenancy));
   app.route("/", createMetricsRoutes(context));
+  if (context.modelAdmin) app.route("/api", createOllamaModelAdminRoutes(context, context.modelAdmin));
   app.route("/api", createOllamaRoutes(context));
   app.route("/", createConsoleRoutes());
 

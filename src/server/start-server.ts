@@ -53,6 +53,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
     authenticator: directory,
     tenancy: { directory, usageLog },
     models: store,
+    modelAdmin: { store, config },
     provenance,
     knowledge,
     config,

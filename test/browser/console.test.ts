@@ -525,6 +525,32 @@ describe("web console in Chromium", () => {
     await page.context().close();
   });
 
+  test("an admin imports a GGUF from the Models page with upload progress, then removes it after confirming", async () => {
+    const { page, errors } = await openConsole("/#/models");
+    await page.getByRole("article", { name: "tiny:latest" }).waitFor();
+    const form = page.locator("#model-import");
+    await form.waitFor({ state: "visible" });
+    await form.getByLabel("GGUF file").setInputFiles(await getTinyModelPath());
+    await form.getByLabel("Name", { exact: true }).fill("uploaded-tiny");
+    await form.getByRole("button", { name: "Import" }).click();
+    await form.getByRole("status").filter({ hasText: "Imported uploaded-tiny:latest." }).waitFor();
+    const card = page.getByRole("article", { name: "uploaded-tiny:latest" });
+    await card.waitFor();
+    assert.equal((await server.store.resolve("uploaded-tiny")).ref, "uploaded-tiny:latest");
+    await screenshot(page, "models-imported");
+
+    // Remove asks first: a dismissed confirmation keeps the model, an accepted one removes it.
+    page.once("dialog", (dialog) => void dialog.dismiss());
+    await card.getByRole("button", { name: "Remove uploaded-tiny:latest" }).click();
+    assert.equal(await server.store.has("uploaded-tiny"), true);
+    page.once("dialog", (dialog) => void dialog.accept());
+    await card.getByRole("button", { name: "Remove uploaded-tiny:latest" }).click();
+    await card.waitFor({ state: "detached" });
+    assert.equal(await server.store.has("uploaded-tiny"), false);
+    assert.deepEqual(errors, []);
+    await page.context().close();
+  });
+
   test("knowledge: create a base, upload by picker and by drop with license, see each file's status, search", async () => {
     const { page, errors } = await openConsole("/#/knowledge");
     const create = page.locator("#kb-create");

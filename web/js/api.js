@@ -22,6 +22,8 @@
  * @typedef {{ file?: string, title?: string, status?: string,
  *   error?: string | { code?: string, message?: string } }} UploadResult
  * @typedef {{ loaded: number, total: number }} UploadProgress
+ * @typedef {{ status: string, completed?: number, total?: number, id?: string }} PullStatus a line of a
+ *   model pull's progress
  */
 
 /** An error answered by the API, with its stable code (see docs/errors.md) and HTTP status. */
@@ -133,6 +135,90 @@ export function createApiClient(getApiKey, hooks = {}) {
       const response = await fetch(`/v1/models/${encodeModelId(id)}/bom`, { headers: sent });
       if (!response.ok) throw report(await readApiError(response), sent);
       return response.blob();
+    },
+
+    /**
+     * Pulls a model into the store (admins), yielding the server's NDJSON progress lines until
+     * `{status: "success", id}`; an error line rejects with `ApiError`. Aborting `signal` cancels the pull.
+     * @param {string} model a catalog name, URL or owner/repo/file.gguf
+     * @param {string | undefined} name
+     * @param {AbortSignal} [signal]
+     * @returns {AsyncGenerator<PullStatus>}
+     */
+    async *pullModel(model, name, signal) {
+      const sent = headers({ "content-type": "application/json", accept: "application/x-ndjson" });
+      const response = await fetch("/v1/models/pull", {
+        method: "POST",
+        headers: sent,
+        body: JSON.stringify(name ? { model, name } : { model }),
+        signal,
+      });
+      if (!response.ok || !response.body) throw report(await readApiError(response), sent);
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      try {
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += decoder.decode(value, { stream: true });
+          const lines = buffer.split("\n");
+          buffer = lines.pop() ?? "";
+          for (const line of lines) {
+            if (line.trim() === "") continue;
+            const status = JSON.parse(line);
+            if (status.error) throw toApiError(status, 500);
+            yield status;
+          }
+        }
+      } finally {
+        reader.releaseLock();
+      }
+    },
+
+    /**
+     * Uploads a GGUF file as the raw body (admins). XHR rather than fetch: only XHR reports upload progress.
+     * @param {File} file
+     * @param {string} name
+     * @param {(progress: UploadProgress) => void} onProgress
+     * @param {AbortSignal} [signal]
+     * @returns {Promise<{ id: string, size: number }>}
+     */
+    importModel(file, name, onProgress, signal) {
+      return new Promise((resolve, reject) => {
+        const xhr = new XMLHttpRequest();
+        xhr.open("POST", `/v1/models/import?name=${encodeURIComponent(name)}`);
+        const sent = headers({ accept: "application/json", "content-type": "application/octet-stream" });
+        for (const [header, value] of Object.entries(sent)) xhr.setRequestHeader(header, value);
+        xhr.responseType = "text";
+        xhr.upload.addEventListener("progress", (event) => {
+          if (event.lengthComputable) onProgress({ loaded: event.loaded, total: event.total });
+        });
+        xhr.addEventListener("load", () => {
+          let body;
+          try {
+            body = JSON.parse(xhr.responseText);
+          } catch {
+            body = undefined;
+          }
+          if (xhr.status >= 200 && xhr.status < 300 && typeof body?.id === "string") resolve(body);
+          else reject(report(toApiError(body, xhr.status), sent));
+        });
+        xhr.addEventListener("error", () => reject(new Error("the upload failed")));
+        xhr.addEventListener("abort", () =>
+          reject(new DOMException("The upload was cancelled.", "AbortError")),
+        );
+        signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+        xhr.send(file);
+      });
+    },
+
+    /**
+     * Removes a model from the store (admins).
+     * @param {string} id
+     */
+    async deleteModel(id) {
+      return requestJson("DELETE", `/v1/models/${encodeModelId(id)}`);
     },
 
     /** @returns {Promise<Me>} */

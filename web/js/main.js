@@ -28,10 +28,15 @@ const models = api.listModels();
 models.catch(() => {});
 
 const chat = setUpChatPage(api, models);
-const modelsPage = setUpModelsPage(api, models, (id) => {
-  chat.chatWith(id);
-  location.hash = "#/chat";
-});
+const modelsPage = setUpModelsPage(
+  api,
+  models,
+  (id) => {
+    chat.chatWith(id);
+    location.hash = "#/chat";
+  },
+  async () => (await me)?.role === "admin",
+);
 const knowledgePage = setUpKnowledgePage(api);
 const usagePage = setUpUsagePage(api, me);
 const operationsPage = setUpOperationsPage(api, {

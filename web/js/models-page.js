@@ -3,7 +3,8 @@
 // `GET /v1/models/:id/provenance`, and the AI bill of materials to download. Models the serving
 // policy refuses say so with every failed rule, and offer no chat. Fields the server adds later are
 // shown generically. Knowledge-backed aliases (`kb:<name>`) are assistants, not stored models: the
-// Chat page lists them, this page does not.
+// Chat page lists them, this page does not. Admins also pull models (with live progress), import a
+// GGUF by upload (with upload progress) and remove models, after a confirmation.
 import { describeError } from "./api.js";
 import { createElement } from "./dom.js";
 import { formatBytes, formatDate, formatShortDigest } from "./format.js";
@@ -49,22 +50,29 @@ export function isKnowledgeAlias(model) {
  * @param {ApiClient} api
  * @param {Promise<ModelInfo[]>} initialModels
  * @param {(id: string) => void} chatWith opens the Chat page with this model selected
+ * @param {() => Promise<boolean>} [isAdmin] whether the caller may pull, import and remove models
  */
-export function setUpModelsPage(api, initialModels, chatWith) {
+export function setUpModelsPage(api, initialModels, chatWith, isAdmin = async () => false) {
   const list = /** @type {HTMLUListElement} */ (document.getElementById("model-list"));
   const errorBox = /** @type {HTMLElement} */ (document.getElementById("models-error"));
+  const reload = () => void show(api.listModels());
+  setUpModelAdmin(api, reload);
 
   /** @param {Promise<ModelInfo[]>} models */
   async function show(models) {
     list.setAttribute("aria-busy", "true");
     errorBox.textContent = "";
     try {
-      const entries = (await models).filter((model) => !isKnowledgeAlias(model));
-      list.replaceChildren(...entries.map((model) => createModelCard(api, model, chatWith)));
+      const [all, admin] = await Promise.all([models, isAdmin().catch(() => false)]);
+      const entries = all.filter((model) => !isKnowledgeAlias(model));
+      const onRemoved = admin ? reload : undefined;
+      list.replaceChildren(...entries.map((model) => createModelCard(api, model, chatWith, onRemoved)));
       if (entries.length === 0) {
         const empty = document.createElement("li");
         empty.className = "hint";
-        empty.textContent = "No models yet. Add one with `ostrom pull` or `ostrom import FILE`.";
+        empty.textContent = admin
+          ? "No models yet. Pull or import one above, or use `ostrom pull`."
+          : "No models yet. Add one with `ostrom pull` or `ostrom import FILE`.";
         list.append(empty);
       }
     } catch (error) {
@@ -75,7 +83,7 @@ export function setUpModelsPage(api, initialModels, chatWith) {
   }
 
   let shown = false;
-  document.getElementById("models-refresh")?.addEventListener("click", () => void show(api.listModels()));
+  document.getElementById("models-refresh")?.addEventListener("click", reload);
   return {
     /** Called each time the page is shown: the first time from the shared list, then fresh. */
     refresh() {
@@ -89,8 +97,9 @@ export function setUpModelsPage(api, initialModels, chatWith) {
  * @param {ApiClient} api
  * @param {ModelInfo} model
  * @param {(id: string) => void} chatWith
+ * @param {(() => void) | undefined} onRemoved given (for admins): the card offers Remove, then calls it
  */
-function createModelCard(api, model, chatWith) {
+function createModelCard(api, model, chatWith, onRemoved) {
   const item = document.createElement("li");
   const card = document.createElement("article");
   card.className = "model-card";
@@ -197,12 +206,116 @@ function createModelCard(api, model, chatWith) {
     chatButton.addEventListener("click", () => chatWith(model.id));
     actions.append(chatButton);
   }
-  actions.append(bomButton, bomStatus);
+  actions.append(bomButton);
+  if (onRemoved) {
+    const removeButton = createButton("Remove");
+    removeButton.className = "danger";
+    removeButton.setAttribute("aria-label", `Remove ${model.id}`);
+    removeButton.addEventListener("click", async () => {
+      if (!confirm(`Remove ${model.id} from the store? Its file is deleted unless another name uses it.`))
+        return;
+      removeButton.disabled = true;
+      bomStatus.textContent = "Removing…";
+      try {
+        await api.deleteModel(model.id);
+        onRemoved();
+      } catch (error) {
+        bomStatus.textContent = describeError(error);
+        removeButton.disabled = false;
+      }
+    });
+    actions.append(removeButton);
+  }
+  actions.append(bomStatus);
   card.append(heading, summary);
   if (!servable) card.append(createRefusal(model.provenance?.policy_failures ?? []));
   card.append(actions, details);
   item.append(card);
   return item;
+}
+
+/**
+ * The admin forms: pull (progress from the server's NDJSON lines) and import (XHR upload progress).
+ * Their container shows only to admins (`data-admin-only`, see sign-in.js).
+ * @param {ApiClient} api
+ * @param {() => void} reload
+ */
+function setUpModelAdmin(api, reload) {
+  const pullForm = /** @type {HTMLFormElement | null} */ (document.getElementById("model-pull"));
+  const importForm = /** @type {HTMLFormElement | null} */ (document.getElementById("model-import"));
+  if (!pullForm || !importForm) return;
+  const byId = (/** @type {string} */ id) => /** @type {HTMLElement} */ (document.getElementById(id));
+  const pullRef = /** @type {HTMLInputElement} */ (byId("model-pull-ref"));
+  const pullName = /** @type {HTMLInputElement} */ (byId("model-pull-name"));
+  const pullButton = /** @type {HTMLButtonElement} */ (byId("model-pull-button"));
+  const pullProgress = /** @type {HTMLProgressElement} */ (byId("model-pull-progress"));
+  const pullStatus = byId("model-pull-status");
+  const importFile = /** @type {HTMLInputElement} */ (byId("model-import-file"));
+  const importName = /** @type {HTMLInputElement} */ (byId("model-import-name"));
+  const importButton = /** @type {HTMLButtonElement} */ (byId("model-import-button"));
+  const importProgress = /** @type {HTMLProgressElement} */ (byId("model-import-progress"));
+  const importStatus = byId("model-import-status");
+
+  pullForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const model = pullRef.value.trim();
+    if (model === "") return;
+    pullButton.disabled = true;
+    pullProgress.hidden = false;
+    pullProgress.removeAttribute("value");
+    pullStatus.textContent = "Starting…";
+    try {
+      for await (const line of api.pullModel(model, pullName.value.trim() || undefined)) {
+        if (line.status === "success") {
+          pullProgress.value = 100;
+          pullStatus.textContent = `Pulled ${line.id ?? model}.`;
+        } else if (typeof line.completed === "number" && typeof line.total === "number" && line.total > 0) {
+          pullProgress.value = Math.round((line.completed / line.total) * 100);
+          pullStatus.textContent = `${line.status}: ${formatBytes(line.completed)} of ${formatBytes(line.total)}`;
+        } else {
+          pullStatus.textContent = line.status;
+        }
+      }
+      pullForm.reset();
+      reload();
+    } catch (error) {
+      pullStatus.textContent = describeError(error);
+    } finally {
+      pullButton.disabled = false;
+      pullProgress.hidden = true;
+    }
+  });
+
+  importFile.addEventListener("change", () => {
+    const file = importFile.files?.[0];
+    if (file && importName.value.trim() === "")
+      importName.value = file.name.replace(/\.gguf$/i, "").toLowerCase();
+  });
+  importForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const file = importFile.files?.[0];
+    const name = importName.value.trim();
+    if (!file || name === "") return;
+    importButton.disabled = true;
+    importProgress.hidden = false;
+    importProgress.value = 0;
+    importStatus.textContent = "Uploading…";
+    try {
+      const imported = await api.importModel(file, name, ({ loaded, total }) => {
+        importProgress.value = total > 0 ? Math.round((loaded / total) * 100) : 0;
+        importStatus.textContent =
+          loaded >= total ? "Verifying…" : `Uploading: ${formatBytes(loaded)} of ${formatBytes(total)}`;
+      });
+      importStatus.textContent = `Imported ${imported.id}.`;
+      importForm.reset();
+      reload();
+    } catch (error) {
+      importStatus.textContent = describeError(error);
+    } finally {
+      importButton.disabled = false;
+      importProgress.hidden = true;
+    }
+  });
 }
 
 /**
