@@ -19,7 +19,11 @@ export interface TextAnalysisSettings {
    * at some cost in latency (each repetition is one more phrase for FTS5 to score).
    */
   queryTermRepeats: number;
-  /** Most distinct terms a query searches for: a longer query keeps its highest-IDF terms. */
+  /**
+   * Most distinct terms a query searches for: a longer query keeps its highest-IDF terms. The default
+   * 96 was measured on ArguAna (queries are whole arguments, often 100+ distinct terms): 256 → 96 took
+   * query p95 from 52 to 44 ms for nDCG@10 0.484 → 0.481 (64: p95 32 ms, nDCG 0.467).
+   */
   maxQueryTerms: number;
   /**
    * Query terms found in more than this fraction of chunks are left out when the query has other
@@ -35,7 +39,7 @@ export const defaultTextAnalysis: TextAnalysisSettings = {
   queryStopwords: true,
   indexStopwords: true,
   queryTermRepeats: 8,
-  maxQueryTerms: 256,
+  maxQueryTerms: 96,
   maxTermChunkFraction: 0.07,
 };
 
