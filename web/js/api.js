@@ -97,6 +97,48 @@ export function createApiClient(getApiKey, hooks = {}) {
     return response.status === 204 ? null : response.json();
   }
 
+  /**
+   * POSTs a body with upload progress (XHR rather than fetch: only XHR reports upload progress) and
+   * resolves with what `accept` takes from the JSON answer; rejects with `ApiError` otherwise.
+   * @template T
+   * @param {string} path
+   * @param {Document | XMLHttpRequestBodyInit} body
+   * @param {Record<string, string>} extraHeaders
+   * @param {(body: any) => T | undefined} accept
+   * @param {(progress: UploadProgress) => void} onProgress
+   * @param {AbortSignal} [signal]
+   * @returns {Promise<T>}
+   */
+  function uploadWithProgress(path, body, extraHeaders, accept, onProgress, signal) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XMLHttpRequest();
+      xhr.open("POST", path);
+      const sent = headers({ accept: "application/json", ...extraHeaders });
+      for (const [header, value] of Object.entries(sent)) xhr.setRequestHeader(header, value);
+      xhr.responseType = "text";
+      xhr.upload.addEventListener("progress", (event) => {
+        if (event.lengthComputable) onProgress({ loaded: event.loaded, total: event.total });
+      });
+      xhr.addEventListener("load", () => {
+        let answer;
+        try {
+          answer = JSON.parse(xhr.responseText);
+        } catch {
+          answer = undefined;
+        }
+        const accepted = xhr.status >= 200 && xhr.status < 300 ? accept(answer) : undefined;
+        if (accepted !== undefined) resolve(accepted);
+        else reject(report(toApiError(answer, xhr.status), sent));
+      });
+      xhr.addEventListener("error", () => reject(new Error("the upload failed")));
+      xhr.addEventListener("abort", () =>
+        reject(new DOMException("The upload was cancelled.", "AbortError")),
+      );
+      signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+      xhr.send(body);
+    });
+  }
+
   /** @param {string} name */
   const kbPath = (name) => `/v1/knowledge-bases/${encodeURIComponent(name)}`;
 
@@ -185,32 +227,14 @@ export function createApiClient(getApiKey, hooks = {}) {
      * @returns {Promise<{ id: string, size: number }>}
      */
     importModel(file, name, onProgress, signal) {
-      return new Promise((resolve, reject) => {
-        const xhr = new XMLHttpRequest();
-        xhr.open("POST", `/v1/models/import?name=${encodeURIComponent(name)}`);
-        const sent = headers({ accept: "application/json", "content-type": "application/octet-stream" });
-        for (const [header, value] of Object.entries(sent)) xhr.setRequestHeader(header, value);
-        xhr.responseType = "text";
-        xhr.upload.addEventListener("progress", (event) => {
-          if (event.lengthComputable) onProgress({ loaded: event.loaded, total: event.total });
-        });
-        xhr.addEventListener("load", () => {
-          let body;
-          try {
-            body = JSON.parse(xhr.responseText);
-          } catch {
-            body = undefined;
-          }
-          if (xhr.status >= 200 && xhr.status < 300 && typeof body?.id === "string") resolve(body);
-          else reject(report(toApiError(body, xhr.status), sent));
-        });
-        xhr.addEventListener("error", () => reject(new Error("the upload failed")));
-        xhr.addEventListener("abort", () =>
-          reject(new DOMException("The upload was cancelled.", "AbortError")),
-        );
-        signal?.addEventListener("abort", () => xhr.abort(), { once: true });
-        xhr.send(file);
-      });
+      return uploadWithProgress(
+        `/v1/models/import?name=${encodeURIComponent(name)}`,
+        file,
+        { "content-type": "application/octet-stream" },
+        (body) => (typeof body?.id === "string" ? body : undefined),
+        onProgress,
+        signal,
+      );
     },
 
     /**
@@ -281,32 +305,14 @@ export function createApiClient(getApiKey, hooks = {}) {
       if (fields.license) form.append("license", fields.license);
       if (fields.attribution) form.append("attribution", fields.attribution);
       for (const file of files) form.append("file", file, file.name);
-      return new Promise((resolve, reject) => {
-        const xhr = new XMLHttpRequest();
-        xhr.open("POST", `${kbPath(name)}/documents`);
-        const sent = headers({ accept: "application/json" });
-        for (const [header, value] of Object.entries(sent)) xhr.setRequestHeader(header, value);
-        xhr.responseType = "text";
-        xhr.upload.addEventListener("progress", (event) => {
-          if (event.lengthComputable) onProgress({ loaded: event.loaded, total: event.total });
-        });
-        xhr.addEventListener("load", () => {
-          let body;
-          try {
-            body = JSON.parse(xhr.responseText);
-          } catch {
-            body = undefined;
-          }
-          if (xhr.status >= 200 && xhr.status < 300 && Array.isArray(body?.data)) resolve(body.data);
-          else reject(report(toApiError(body, xhr.status), sent));
-        });
-        xhr.addEventListener("error", () => reject(new Error("the upload failed")));
-        xhr.addEventListener("abort", () =>
-          reject(new DOMException("The upload was cancelled.", "AbortError")),
-        );
-        signal?.addEventListener("abort", () => xhr.abort(), { once: true });
-        xhr.send(form);
-      });
+      return uploadWithProgress(
+        `${kbPath(name)}/documents`,
+        form,
+        {},
+        (body) => (Array.isArray(body?.data) ? body.data : undefined),
+        onProgress,
+        signal,
+      );
     },
 
     /**

@@ -2,32 +2,12 @@ import assert from "node:assert/strict";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { PassThrough } from "node:stream";
 import { test } from "node:test";
-import { loadConfig } from "../../config/load-config.ts";
-import { silentLogger } from "../../util/logger.ts";
+import { runCliCommand } from "../../../test/helpers/run-cli-command.ts";
 import { kbCommand } from "./kb-command.ts";
 
-async function runKb(
-  dataDir: string,
-  positionals: string[],
-  flags: Record<string, string | boolean> = {},
-): Promise<{ code: number | undefined; stdout: string; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const out: Buffer[] = [];
-  const err: Buffer[] = [];
-  stdout.on("data", (chunk: Buffer) => out.push(chunk));
-  stderr.on("data", (chunk: Buffer) => err.push(chunk));
-  const code = await kbCommand.run({
-    config: loadConfig({ env: {}, args: { "data-dir": dataDir } }),
-    flags,
-    positionals,
-    log: silentLogger,
-    stdout,
-    stderr,
-  });
-  return { code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") };
+function runKb(dataDir: string, positionals: string[], flags: Record<string, string | boolean> = {}) {
+  return runCliCommand(kbCommand, dataDir, positionals, flags);
 }
 
 test("ostrom kb create, add (with per-file errors), ls, search and rm", async () => {
