@@ -180,6 +180,40 @@ describe("fair batching on a real context", () => {
     );
   });
 
+  test("every generating sequence is decoded in every step (not N - 1 of N)", async () => {
+    const sequences = 3;
+    const tokensEach = 24;
+    const steps: FairBatchingStep[] = [];
+    const batching = new FairBatching({ onStep: (step) => steps.push(step) });
+    const context = await model.createContext({
+      contextSize: 1024,
+      sequences,
+      threads: 1,
+      batchSize,
+      batching: { itemPrioritizationStrategy: batching.strategy },
+    });
+    try {
+      batching.attach(context);
+      const start = model.tokenize("Once upon a time");
+      await Promise.all(
+        Array.from({ length: sequences }, async () => {
+          const sequence = context.getSequence();
+          let generated = 0;
+          for await (const _token of sequence.evaluate(start, { temperature: 0, yieldEogToken: true }))
+            if (++generated >= tokensEach) break;
+        }),
+      );
+    } finally {
+      await context.dispose();
+    }
+    const itemsPerStep = steps.map((step) => step.items.length);
+    // The prompts and the last tokens may be staggered by a step or two; every token between is
+    // decoded together with the other sequences' (node-llama-cpp alone leaves one out of each step).
+    assert.ok(steps.length <= tokensEach + 2, `steps: ${itemsPerStep.join(",")}`);
+    const full = itemsPerStep.filter((items) => items === sequences).length;
+    assert.ok(full >= tokensEach - 2, `steps: ${itemsPerStep.join(",")}`);
+  });
+
   test("without a context to trace against, steps are shared per sequence and counted as untraced", async () => {
     const run = await evaluateTogether(
       [

@@ -41,6 +41,7 @@ import type {
 import { type BatchOwner, createFairBatchPrioritization } from "../../scheduler/batch-priority.ts";
 import { flattenTenantShares, type TenantPlace } from "../../scheduler/flatten-tenant-shares.ts";
 import type { WorkShare } from "../engine.ts";
+import { type HoldableDecode, holdNextStepForRequeues } from "./full-decode-steps.ts";
 
 /** One step as planned: what each item asked for and was given. For tests and tracing. */
 export interface FairBatchingStep {
@@ -73,7 +74,7 @@ export interface FairBatchingOptions {
 }
 
 /** The part of node-llama-cpp's private queued decode that tracing reads. */
-interface QueuedDecodeView {
+interface QueuedDecodeView extends HoldableDecode {
   readonly tokens?: unknown;
   readonly tokenMeter?: unknown;
 }
@@ -123,7 +124,8 @@ export class FairBatching {
   }
 
   #plan(items: readonly BatchItem[], size: number) {
-    const traced = this.#traceOwners(items);
+    const queued = readQueuedDecodes(this.#context);
+    const traced = this.#traceOwners(items, queued);
     if (traced) this.#tracedSteps += 1;
     else {
       this.#untracedSteps += 1;
@@ -146,6 +148,10 @@ export class FairBatching {
       this.#stepOwners.set(item, { key, weight: shares.get(key) ?? 1 });
     }
     const planned = this.#prioritize({ items, size });
+    // Every sequence of this step gets its next token into the next one (full-decode-steps.ts).
+    const firstGranted = planned.find((entry) => entry.processAmount > 0)?.item;
+    const decode = traced && firstGranted && queued?.[items.indexOf(firstGranted)];
+    if (decode) holdNextStepForRequeues(decode);
     const onStep = this.#options.onStep;
     if (onStep) {
       const granted = new Map(planned.map((entry) => [entry.item, entry.processAmount]));
@@ -165,8 +171,10 @@ export class FairBatching {
   }
 
   /** Item → owner for this step (items of unowned sequences left out), or undefined if untraceable. */
-  #traceOwners(items: readonly BatchItem[]): Map<BatchItem, WorkShare> | undefined {
-    const queued = readQueuedDecodes(this.#context);
+  #traceOwners(
+    items: readonly BatchItem[],
+    queued: readonly QueuedDecodeView[] | undefined,
+  ): Map<BatchItem, WorkShare> | undefined {
     if (queued === undefined || queued.length !== items.length) return undefined;
     const owners = new Map<BatchItem, WorkShare>();
     for (const [index, item] of items.entries()) {

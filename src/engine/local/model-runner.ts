@@ -70,8 +70,11 @@ export class ModelRunner {
     const child = fork(runnerEntry, [], {
       execArgv: runnerExecArgv,
       // With the OpenMP engine build, keep the thread team spinning between tokens like llama-server's
-      // pool (an idle model still uses no CPU: measured in docs/benchmarks.md).
-      env: { OMP_WAIT_POLICY: "active", ...process.env },
+      // pool (an idle model still uses no CPU: measured in docs/benchmarks.md). One libuv worker: each
+      // decode and sample is native work on libuv's pool, and OpenMP keeps a team of threads per
+      // calling thread, so with the default 4 workers up to 4 teams spun against each other on 2 cores
+      // whenever sequences sampled in parallel (4 streams: 105 -> 173 tok/s with one worker, same file).
+      env: { OMP_WAIT_POLICY: "active", UV_THREADPOOL_SIZE: "1", ...process.env },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
       serialization: "advanced",
     });
