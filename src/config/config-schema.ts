@@ -62,7 +62,9 @@ export const configSchema = {
     flag: "--threads",
     env: "OSTROM_THREADS",
     default: 0,
-    defaultText: "0 (auto: one less than the cores available, at least 1)",
+    defaultText:
+      "0 (auto: all cores available with the OpenMP engine build of `npm run build:engine`, " +
+      "else one less than the cores, at least 1)",
     min: 0,
     max: 1024,
     description:

@@ -33,7 +33,7 @@ import type {
 } from "../engine.ts";
 import { StopSequenceFilter } from "../stop-sequence-filter.ts";
 import { FairBatching } from "./fair-batching.ts";
-import { resolveThreadCount } from "./resolve-thread-count.ts";
+import { type EngineBuild, resolveThreadCount } from "./resolve-thread-count.ts";
 import type {
   RunnerChatRequest,
   RunnerCompletionRequest,
@@ -82,8 +82,7 @@ export class LlamaRunner {
   }
 
   static async load(options: RunnerLoadOptions): Promise<LlamaRunner> {
-    const threads = resolveThreadCount({ configured: options.threads, cores: os.availableParallelism() });
-    const { llama, engineBuild } = await loadLlama(threads);
+    const { llama, engineBuild, threads } = await loadLlama(options.threads);
     const model = await llama.loadModel({ modelPath: options.modelPath });
     const contextSize = Math.min(options.contextSize, model.trainContextSize);
     const batching = new FairBatching({
@@ -382,32 +381,44 @@ const llamaLogOptions = {
 };
 
 /**
- * The engine build to run on: at 2 threads or more, the local OpenMP build made by `npm run
- * build:engine` when it exists (persistent threads instead of threads created per token), else
- * node-llama-cpp's prebuilt binaries. At 1 thread there is no thread pool to keep, and the prebuilt
- * binary is faster (135M shape, quiet machine: 109 vs 91 tok/s, docs/benchmarks.md), so it is used.
- * Never builds or downloads anything.
+ * The engine build and thread count to run with (resolve-thread-count.ts): the local OpenMP build made
+ * by `npm run build:engine` when it exists and more than one thread is wanted (persistent threads
+ * instead of threads created per decode), else node-llama-cpp's prebuilt binaries. Never builds or
+ * downloads anything.
  */
 async function loadLlama(
-  threads: number,
-): Promise<{ llama: Llama; engineBuild: RunnerModelInfo["engineBuild"] }> {
-  if (threads >= 2)
-    try {
-      const llama = await getLlama({
-        gpu: false,
-        build: "never",
-        cmakeOptions: { GGML_OPENMP: "ON" },
-        ...llamaLogOptions,
-      });
-      if (llama.buildType === "localBuild") return { llama, engineBuild: "openmp" };
-      await llama.dispose();
-    } catch {
-      // No local build: use the prebuilt binaries below.
-    }
-  return {
-    llama: await getLlama({ gpu: false, build: "never", ...llamaLogOptions }),
-    engineBuild: "prebuilt",
-  };
+  configuredThreads: number,
+): Promise<{ llama: Llama; engineBuild: EngineBuild; threads: number }> {
+  const cores = os.availableParallelism();
+  const wantsTeam = configuredThreads === 0 ? cores >= 2 : configuredThreads >= 2;
+  const openMp = wantsTeam ? await loadOpenMpBuild() : undefined;
+  const plan = resolveThreadCount({
+    configured: configuredThreads,
+    cores,
+    openMpBuildAvailable: openMp !== undefined,
+  });
+  if (openMp && plan.build === "openmp")
+    return { llama: openMp, engineBuild: "openmp", threads: plan.threads };
+  await openMp?.dispose();
+  const llama = await getLlama({ gpu: false, build: "never", ...llamaLogOptions });
+  return { llama, engineBuild: "prebuilt", threads: plan.threads };
+}
+
+/** The local OpenMP build, or undefined when there is none. */
+async function loadOpenMpBuild(): Promise<Llama | undefined> {
+  try {
+    const llama = await getLlama({
+      gpu: false,
+      build: "never",
+      cmakeOptions: { GGML_OPENMP: "ON" },
+      ...llamaLogOptions,
+    });
+    if (llama.buildType === "localBuild") return llama;
+    await llama.dispose();
+  } catch {
+    // No local build.
+  }
+  return undefined;
 }
 
 function toSamplingOptions(sampling: SamplingOptions) {

@@ -1,16 +1,37 @@
-// How many threads a runner computes with when the configuration says 0 (auto). Measured on 2 cores
-// (docs/benchmarks.md): with node-llama-cpp's prebuilt binaries, which create their ggml threads anew
-// for every token, one spare core for the JavaScript threads that drive generation beats using them
-// all; the OpenMP build gains from a second thread only on a quiet machine and loses 2x under load,
-// so auto stays conservative for both and `--threads` opts in.
+// How many threads a runner computes with, and on which engine build. Measured on 2 cores
+// (docs/benchmarks.md, "Thread count"):
+// - node-llama-cpp's prebuilt binaries create their ggml threads anew for every decode, so on a small
+//   shared machine a second thread loses, on tiny and on larger models alike (135M shape: 97 vs 60
+//   tok/s; 1.7B shape: 8.9 vs 4.9). With them, auto leaves one core for the JavaScript threads that
+//   drive generation.
+// - The OpenMP build (`npm run build:engine`) keeps one thread team alive between decodes, and then
+//   every core pays: 135M shape 106 vs 87 tok/s, 4 streams 150-173 vs ~105, 1.7B shape 13.6 vs 8.9.
+//   With it, auto uses all cores.
+// An explicit count is kept; the OpenMP build is used for it from 2 threads up (at one thread there is
+// no team to keep, and the prebuilt binary is a little faster).
+
+export type EngineBuild = "openmp" | "prebuilt";
 
 export interface ThreadCountOptions {
   /** The configured count; 0 means auto. */
   configured: number;
   /** Cores this process may use. */
   cores: number;
+  /** Whether the local OpenMP build exists. */
+  openMpBuildAvailable: boolean;
 }
 
-export function resolveThreadCount({ configured, cores }: ThreadCountOptions): number {
-  return configured > 0 ? configured : Math.max(1, cores - 1);
+export interface ThreadPlan {
+  threads: number;
+  build: EngineBuild;
+}
+
+export function resolveThreadCount({
+  configured,
+  cores,
+  openMpBuildAvailable,
+}: ThreadCountOptions): ThreadPlan {
+  const threads =
+    configured > 0 ? configured : openMpBuildAvailable ? Math.max(1, cores) : Math.max(1, cores - 1);
+  return { threads, build: openMpBuildAvailable && threads >= 2 ? "openmp" : "prebuilt" };
 }

@@ -10,6 +10,7 @@ import type {
   TokenUsage,
   ToolCall,
 } from "../engine.ts";
+import type { EngineBuild } from "./resolve-thread-count.ts";
 
 export interface RunnerLoadOptions {
   modelPath: string;
@@ -46,7 +47,7 @@ export interface RunnerModelInfo {
   parallel: number;
   threads: number;
   /** `openmp` for the local OpenMP build (persistent threads), `prebuilt` otherwise. */
-  engineBuild: "openmp" | "prebuilt";
+  engineBuild: EngineBuild;
 }
 
 export type RunnerMessage =
