@@ -7,7 +7,7 @@
 // each at its best thread count (1 or 2), and prints a markdown table with every row's decode rate as
 // a ratio to llama-server single-stream. A benchmark reports; it asserts nothing.
 //
-// Usage: npm run bench:engine [-- --tokens 128] [-- --models stories,smollm] [-- --threads 1,2]
+// Usage: npm run bench:engine [-- --tokens 128] [-- --models stories,smollm[,smollm-1.7b]] [-- --threads 1,2]
 // Environment: OSTROM_SHARED_MODELS (default ../shared/models), OSTROM_BENCH_CACHE (default
 // ~/.cache/ostrom-bench) for the llama-server build and the generated model.
 //
@@ -17,7 +17,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { createRandomLlamaGguf, smolLM2_135MShape } from "../src/gguf/create-random-llama.ts";
+import {
+  createRandomLlamaGguf,
+  type RandomLlamaShape,
+  smolLM2_135MShape,
+} from "../src/gguf/create-random-llama.ts";
 import {
   readTreeRssMiB,
   runToCompletion,
@@ -154,13 +158,27 @@ function toMeasurement(summary: StreamsSummary): Measurement {
   };
 }
 
-/** The SmolLM2-135M-shaped random model, generated into the cache on first use (about 10 s). */
-async function ensureSmolLmShapedModel(cacheDir: string): Promise<string> {
-  const modelPath = path.join(cacheDir, "smollm2-135m-shape-q8_0.gguf");
+/** SmolLM2-1.7B's shape (24 layers, width 2048, 32 heads, FFN 8192), for thread-count decisions on a larger model. */
+const smolLM2_1_7BShape = {
+  ...smolLM2_135MShape,
+  blockCount: 24,
+  embeddingLength: 2048,
+  headCount: 32,
+  headCountKv: 32,
+  feedForwardLength: 8192,
+};
+
+/** A random-weight model of `shape`, generated into the cache on first use (135M: ~1 s; 1.7B: ~40 s, 1.8 GB). */
+async function ensureShapedModel(
+  cacheDir: string,
+  fileName: string,
+  shape: RandomLlamaShape,
+): Promise<string> {
+  const modelPath = path.join(cacheDir, fileName);
   if (!existsSync(modelPath)) {
     log(`generating ${modelPath}`);
     mkdirSync(cacheDir, { recursive: true });
-    await createRandomLlamaGguf(modelPath, smolLM2_135MShape);
+    await createRandomLlamaGguf(modelPath, shape);
   }
   return modelPath;
 }
@@ -343,7 +361,14 @@ async function main(): Promise<void> {
     models.push({
       label: "SmolLM2-135M shape, Q8_0, random weights (145 MB)",
       name: "smollm2-135m-shape",
-      path: await ensureSmolLmShapedModel(cacheDir),
+      path: await ensureShapedModel(cacheDir, "smollm2-135m-shape-q8_0.gguf", smolLM2_135MShape),
+    });
+  }
+  if (modelFilter.includes("smollm-1.7b")) {
+    models.push({
+      label: "SmolLM2-1.7B shape, Q8_0, random weights (1.8 GB)",
+      name: "smollm2-1.7b-shape",
+      path: await ensureShapedModel(cacheDir, "smollm2-1.7b-shape-q8_0.gguf", smolLM2_1_7BShape),
     });
   }
 
