@@ -8,7 +8,7 @@
 // result was delivered last has queued its next token. A benchmark reports; it asserts nothing.
 import { parseArgs } from "node:util";
 import { type BatchItem, getLlama, LlamaCompletion } from "node-llama-cpp";
-import { holdNextStepForRequeues } from "../src/engine/local/full-decode-steps.ts";
+import { DecodeLoopControl } from "../src/engine/local/full-decode-steps.ts";
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +36,7 @@ if (values.openmp && llama.buildType !== "localBuild")
   throw new Error("no OpenMP build: npm run build:engine");
 const model = await llama.loadModel({ modelPath: values.model });
 const itemsPerStep: number[] = [];
+const decodeLoop = new DecodeLoopControl();
 const context = await model.createContext({
   contextSize: Number(values["context-size"]),
   flashAttention: values["flash-attention"],
@@ -48,7 +49,7 @@ const context = await model.createContext({
       if (values.hold) {
         const queued: unknown = Reflect.get(context, "_queuedDecodes");
         const first = Array.isArray(queued) ? queued[0] : undefined;
-        if (first) holdNextStepForRequeues(first);
+        if (first) decodeLoop.holdAfterStep(first);
       }
       let left = size;
       return items.map((item) => {
@@ -91,7 +92,10 @@ await Promise.all(
         "Once upon a time",
         { temperature: 0, maxTokens: Number(values.tokens), customStopTriggers: [] },
       );
-      generated += result.metadata.stopReason === "maxTokens" ? Number(values.tokens) : model.tokenize(result.response).length;
+      generated +=
+        result.metadata.stopReason === "maxTokens"
+          ? Number(values.tokens)
+          : model.tokenize(result.response).length;
       return;
     }
     for await (const _token of sequence.evaluate(prompt, { temperature: 0 }))

@@ -214,6 +214,55 @@ describe("fair batching on a real context", () => {
     assert.ok(full >= tokensEach - 2, `steps: ${itemsPerStep.join(",")}`);
   });
 
+  test("a request on a used sequence is let in between steps, not after the running requests end", async () => {
+    const batching = new FairBatching();
+    const context = await model.createContext({
+      contextSize: 1024,
+      sequences: 3,
+      threads: 1,
+      batchSize,
+      batching: { itemPrioritizationStrategy: batching.strategy },
+    });
+    try {
+      batching.attach(context);
+      const start = model.tokenize("Once upon a time");
+      const [a, b, newcomer] = [context.getSequence(), context.getSequence(), context.getSequence()];
+      const generate = async (sequence: typeof a, tokens: number, onToken: () => void = () => {}) => {
+        let generated = 0;
+        for await (const _token of sequence.evaluate(start, { temperature: 0, yieldEogToken: true })) {
+          onToken();
+          if (++generated >= tokens) break;
+        }
+      };
+      await generate(newcomer, 4); // leaves tokens behind, as a finished request does
+      let runningTokens = 0;
+      let newcomerStarted: () => void = () => {};
+      const startNewcomer = new Promise<void>((resolve) => {
+        newcomerStarted = resolve;
+      });
+      const running = Promise.all(
+        [a, b].map((sequence) =>
+          generate(sequence, 600, () => {
+            if (++runningTokens === 20) newcomerStarted();
+          }),
+        ),
+      );
+      await startNewcomer;
+      await batching.decodeLoop.withContextLock(() => newcomer.clearHistory());
+      await generate(newcomer, 4);
+      const tokensWhenNewcomerDone = runningTokens;
+      await running;
+      // Without being let in, clearing waits for the context lock until both running requests end.
+      assert.ok(
+        tokensWhenNewcomerDone < 1200,
+        `running requests had ${tokensWhenNewcomerDone} of 1200 tokens`,
+      );
+      assert.equal(runningTokens, 1200);
+    } finally {
+      await context.dispose();
+    }
+  });
+
   test("without a context to trace against, steps are shared per sequence and counted as untraced", async () => {
     const run = await evaluateTogether(
       [

@@ -28,10 +28,10 @@
 //   order, so the first long prompt takes whole steps and the others wait for it. This strategy never
 //   exceeds `size`, so it also fixes that for requests without an owner.
 // - A request given a sequence that still holds an earlier request's tokens must erase them first,
-//   under the context lock that `dispatchPendingBatch` holds for as long as any decode is queued; while
-//   another prompt is being processed, such a request joins no step until that prompt is done, whatever
-//   the strategy. Sharing steps fairly therefore helps the requests already in the batch; a newcomer on
-//   a used sequence is held back until the running prompts are through.
+//   under the context lock that `dispatchPendingBatch` holds for as long as any decode is queued. The
+//   runner does that erase through `decodeLoop.withContextLock`, which lets it in between two steps
+//   (full-decode-steps.ts); without it such a newcomer joined no step until every running request
+//   had finished.
 import type {
   BatchItem,
   CustomBatchingPrioritizationStrategy,
@@ -41,7 +41,7 @@ import type {
 import { type BatchOwner, createFairBatchPrioritization } from "../../scheduler/batch-priority.ts";
 import { flattenTenantShares, type TenantPlace } from "../../scheduler/flatten-tenant-shares.ts";
 import type { WorkShare } from "../engine.ts";
-import { type HoldableDecode, holdNextStepForRequeues } from "./full-decode-steps.ts";
+import { DecodeLoopControl, type HoldableDecode } from "./full-decode-steps.ts";
 
 /** One step as planned: what each item asked for and was given. For tests and tracing. */
 export interface FairBatchingStep {
@@ -82,6 +82,8 @@ interface QueuedDecodeView extends HoldableDecode {
 export class FairBatching {
   /** Pass as `createContext({batching: {itemPrioritizationStrategy: fairBatching.strategy}})`. */
   readonly strategy: CustomBatchingPrioritizationStrategy;
+  /** Keeps steps full and lets requests that need the context lock in between steps (full-decode-steps.ts). */
+  readonly decodeLoop = new DecodeLoopControl();
   readonly #options: FairBatchingOptions;
   /** Owner of the request each sequence serves, keyed by the sequence's `tokenMeter`. */
   readonly #owners = new Map<object, WorkShare>();
@@ -101,6 +103,7 @@ export class FairBatching {
   /** The context whose strategy this is; until it is attached, no item can be traced. */
   attach(context: LlamaContext): void {
     this.#context = context;
+    this.decodeLoop.attach(context);
   }
 
   /**
@@ -151,7 +154,7 @@ export class FairBatching {
     // Every sequence of this step gets its next token into the next one (full-decode-steps.ts).
     const firstGranted = planned.find((entry) => entry.processAmount > 0)?.item;
     const decode = traced && firstGranted && queued?.[items.indexOf(firstGranted)];
-    if (decode) holdNextStepForRequeues(decode);
+    if (decode) this.decodeLoop.holdAfterStep(decode);
     const onStep = this.#options.onStep;
     if (onStep) {
       const granted = new Map(planned.map((entry) => [entry.item, entry.processAmount]));

@@ -256,6 +256,14 @@ export class LlamaRunner {
       throw new OstromError("internal_error", "No free sequence: the runner was sent too many requests.");
     const releaseOwner = this.#batching.assign(sequence, owner);
     try {
+      // A sequence keeps its last request's tokens so that a request with the same beginning (the next
+      // turn of a chat) reuses them. Whatever is not reused must be erased under the context lock, which
+      // node-llama-cpp's decode loop holds while any other sequence generates: then erase it all now,
+      // let in between two steps (full-decode-steps.ts), rather than wait for every running request to
+      // end. Prefix reuse is kept when no other request is running.
+      const othersBusy = this.#freeSequences.length < this.#options.parallel - 1;
+      if (othersBusy && sequence.contextTokens.length > 0)
+        await this.#batching.decodeLoop.withContextLock(() => sequence.clearHistory());
       return await use(sequence);
     } finally {
       releaseOwner();
