@@ -180,7 +180,7 @@ describe("fair batching on a real context", () => {
     );
   });
 
-  test("every generating sequence is decoded in every step (not N - 1 of N)", async () => {
+  test("every generating sequence is decoded in every step (not N - 1 of N), in sequence id order", async () => {
     const sequences = 3;
     const tokensEach = 24;
     const steps: FairBatchingStep[] = [];
@@ -192,12 +192,33 @@ describe("fair batching on a real context", () => {
       batchSize,
       batching: { itemPrioritizationStrategy: batching.strategy },
     });
+    // The sequence ids node-llama-cpp hands llama.cpp, per step (its private native context, wrapped).
+    const idsPerStep: number[][] = [];
+    const native: Record<string | symbol, unknown> = Reflect.get(context, "_ctx");
+    Reflect.set(
+      context,
+      "_ctx",
+      new Proxy(native, {
+        get(target, key) {
+          const value = target[key];
+          if (typeof value !== "function") return value;
+          if (key === "initBatch") idsPerStep.push([]);
+          if (key === "addToBatch")
+            return (sequenceId: number, ...rest: unknown[]) => {
+              idsPerStep.at(-1)?.push(sequenceId);
+              return value.call(target, sequenceId, ...rest);
+            };
+          return value.bind(target);
+        },
+      }),
+    );
     try {
       batching.attach(context);
       const start = model.tokenize("Once upon a time");
+      const all = Array.from({ length: sequences }, () => context.getSequence());
+      // Started last id first, so that node-llama-cpp's queue holds them in descending order.
       await Promise.all(
-        Array.from({ length: sequences }, async () => {
-          const sequence = context.getSequence();
+        all.reverse().map(async (sequence) => {
           let generated = 0;
           for await (const _token of sequence.evaluate(start, { temperature: 0, yieldEogToken: true }))
             if (++generated >= tokensEach) break;
@@ -206,6 +227,13 @@ describe("fair batching on a real context", () => {
     } finally {
       await context.dispose();
     }
+    // llama.cpp decodes a step in one pass only when its sequence ids go up by one.
+    for (const ids of idsPerStep)
+      assert.deepEqual(
+        ids,
+        [...ids].sort((a, b) => a - b),
+        `sequence ids of a step: ${ids.join(",")}`,
+      );
     const itemsPerStep = steps.map((step) => step.items.length);
     // The prompts and the last tokens may be staggered by a step or two; every token between is
     // decoded together with the other sequences' (node-llama-cpp alone leaves one out of each step).

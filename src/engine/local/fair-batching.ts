@@ -75,6 +75,7 @@ export interface FairBatchingOptions {
 
 /** The part of node-llama-cpp's private queued decode that tracing reads. */
 interface QueuedDecodeView extends HoldableDecode {
+  readonly sequenceId?: unknown;
   readonly tokens?: unknown;
   readonly tokenMeter?: unknown;
 }
@@ -151,10 +152,18 @@ export class FairBatching {
       this.#stepOwners.set(item, { key, weight: shares.get(key) ?? 1 });
     }
     const planned = this.#prioritize({ items, size });
-    // Every sequence of this step gets its next token into the next one (full-decode-steps.ts).
-    const firstGranted = planned.find((entry) => entry.processAmount > 0)?.item;
-    const decode = traced && firstGranted && queued?.[items.indexOf(firstGranted)];
-    if (decode) this.decodeLoop.holdAfterStep(decode);
+    if (traced && queued) {
+      // llama.cpp (without a unified KV cache) puts tokens of several sequences into one pass only
+      // while their ids go up by one in batch order (`split_equal`, "accept only increasing sequence
+      // ids"); in any other order a step of 4 sequences ran as 4 passes, 36 instead of 21 ms. The
+      // amounts are already within the step's size, so the order changes nothing else.
+      const sequenceIds = new Map(items.map((item, index) => [item, toSequenceId(queued[index])]));
+      planned.sort((a, b) => (sequenceIds.get(a.item) ?? 0) - (sequenceIds.get(b.item) ?? 0));
+      // Every sequence of this step gets its next token into the next one (full-decode-steps.ts).
+      const firstGranted = planned.find((entry) => entry.processAmount > 0)?.item;
+      const decode = firstGranted && queued[items.indexOf(firstGranted)];
+      if (decode) this.decodeLoop.holdAfterStep(decode);
+    }
     const onStep = this.#options.onStep;
     if (onStep) {
       const granted = new Map(planned.map((entry) => [entry.item, entry.processAmount]));
@@ -196,4 +205,9 @@ function readQueuedDecodes(context: LlamaContext | undefined): readonly QueuedDe
   if (context === undefined) return undefined;
   const queued: unknown = Reflect.get(context, "_queuedDecodes");
   return Array.isArray(queued) ? (queued as QueuedDecodeView[]) : undefined;
+}
+
+/** A queued decode's sequence id, or 0 if node-llama-cpp no longer has one there (then order is kept). */
+function toSequenceId(decode: QueuedDecodeView | undefined): number {
+  return typeof decode?.sequenceId === "number" ? decode.sequenceId : 0;
 }

@@ -52,7 +52,9 @@ export class LlamaRunner {
   readonly #llama: Llama;
   readonly #model: LlamaModel;
   readonly #context: LlamaContext;
-  readonly #freeSequences: LlamaContextSequence[];
+  /** Sequences in the order the context made them, i.e. by sequence id. */
+  readonly #sequences: readonly LlamaContextSequence[];
+  readonly #freeSequences: Set<LlamaContextSequence>;
   readonly #options: RunnerLoadOptions;
   readonly #batching: FairBatching;
   #embeddingContext: Promise<LlamaEmbeddingContext> | undefined;
@@ -71,7 +73,8 @@ export class LlamaRunner {
     this.#context = context;
     this.#options = options;
     this.#batching = batching;
-    this.#freeSequences = Array.from({ length: options.parallel }, () => context.getSequence());
+    this.#sequences = Array.from({ length: options.parallel }, () => context.getSequence());
+    this.#freeSequences = new Set(this.#sequences);
     this.info = {
       contextSize: context.contextSize,
       trainContextSize: model.trainContextSize,
@@ -251,9 +254,12 @@ export class LlamaRunner {
     use: (sequence: LlamaContextSequence) => Promise<T>,
   ): Promise<T> {
     // The engine admits at most `parallel` requests, so a sequence is always free here.
-    const sequence = this.#freeSequences.pop();
+    // The free sequence with the lowest id: llama.cpp decodes a step in one pass only over sequences
+    // with consecutive ids (see FairBatching), so busy sequences are kept together at the low end.
+    const sequence = this.#sequences.find((candidate) => this.#freeSequences.has(candidate));
     if (!sequence)
       throw new OstromError("internal_error", "No free sequence: the runner was sent too many requests.");
+    this.#freeSequences.delete(sequence);
     const releaseOwner = this.#batching.assign(sequence, owner);
     try {
       // A sequence keeps its last request's tokens so that a request with the same beginning (the next
@@ -261,13 +267,13 @@ export class LlamaRunner {
       // node-llama-cpp's decode loop holds while any other sequence generates: then erase it all now,
       // let in between two steps (full-decode-steps.ts), rather than wait for every running request to
       // end. Prefix reuse is kept when no other request is running.
-      const othersBusy = this.#freeSequences.length < this.#options.parallel - 1;
+      const othersBusy = this.#freeSequences.size < this.#sequences.length - 1;
       if (othersBusy && sequence.contextTokens.length > 0)
         await this.#batching.decodeLoop.withContextLock(() => sequence.clearHistory());
       return await use(sequence);
     } finally {
       releaseOwner();
-      this.#freeSequences.push(sequence);
+      this.#freeSequences.add(sequence);
     }
   }
 
