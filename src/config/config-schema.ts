@@ -114,7 +114,8 @@ export const configSchema = {
     env: "OSTROM_QUEUE_TIMEOUT",
     default: 120,
     min: 0,
-    description: "Longest a request waits for a slot before 429 `queue_timeout`; 0 waits without limit.",
+    description:
+      "Longest a request waits for a slot before 429 `queue_timeout`, and (separately, before that) for token quota held by running requests' reservations before 429 `quota_exceeded`; 0 waits without limit.",
   }),
   keepAlive: defineOption({
     kind: "seconds",
@@ -229,6 +230,26 @@ export const configSchema = {
     max: 4096,
     description:
       "Requests Ostrom sends to one remote backend at once per model; the rest wait in its fair queue.",
+  }),
+  backendConnectTimeout: defineOption({
+    kind: "seconds",
+    flag: "--backend-connect-timeout",
+    env: "OSTROM_BACKEND_CONNECT_TIMEOUT",
+    default: 30,
+    min: 1,
+    description:
+      "Longest a remote backend may take to accept a request and send its response headers (including its " +
+      "own queueing, and prompt processing on servers that send headers with the first token); past it the " +
+      "request fails over to another backend or ends in 503.",
+  }),
+  backendIdleTimeout: defineOption({
+    kind: "seconds",
+    flag: "--backend-idle-timeout",
+    env: "OSTROM_BACKEND_IDLE_TIMEOUT",
+    default: 120,
+    min: 1,
+    description:
+      "Longest silence allowed inside a remote backend's streamed answer before it counts as broken.",
   }),
   maxUploadBytes: defineOption({
     kind: "bytes",

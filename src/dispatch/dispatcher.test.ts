@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { Engine, GenerationEvent, ModelHandle } from "../engine/engine.ts";
 import { isOstromError, OstromError } from "../errors.ts";
+import { ManualClock } from "../scheduler/manual-clock.ts";
 import { MemoryQuotaStore } from "../scheduler/memory-quota-store.ts";
+import { QuotaExceededError } from "../scheduler/quota-exceeded-error.ts";
 import { QuotaLedger } from "../scheduler/quota-ledger.ts";
 import { createTenantPath } from "../scheduler/tenant-path.ts";
 import type { Backend } from "./backend.ts";
@@ -96,7 +98,12 @@ function createFakeBackend(options: FakeBackendOptions) {
 
 function createUsageLog() {
   const entries: UsageEntry[] = [];
-  return { entries, record: (entry: UsageEntry) => entries.push(entry) };
+  return {
+    entries,
+    async record(entry: UsageEntry): Promise<void> {
+      entries.push(entry);
+    },
+  };
 }
 
 const baseOptions = { maxQueued: 10, maxQueuedPerKey: 10, queueTimeoutMs: 0, defaultMaxTokens: 50 };
@@ -307,4 +314,134 @@ test("with several tenants, one slot is kept for a newcomer; a single user gets 
     await collect({ [Symbol.asyncIterator]: () => a1 });
     await collect({ [Symbol.asyncIterator]: () => a2 });
   }
+});
+
+test("a request's events end only once its usage record is durable; a failed record fails them", async () => {
+  const fake = createFakeBackend({ name: "local", tokens: 1 });
+  const entries: UsageEntry[] = [];
+  let writeRecord: (() => void) | undefined;
+  const usage = {
+    record(entry: UsageEntry): Promise<void> {
+      entries.push(entry);
+      return new Promise((resolve) => (writeRecord = resolve));
+    },
+  };
+  const dispatcher = new Dispatcher({ ...baseOptions, backends: [fake.backend], usage });
+  let ended = false;
+  const run = collect(
+    dispatcher.chat(chatRequest(), { owner: alice, signal: new AbortController().signal }),
+  ).finally(() => (ended = true));
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+  while (entries.length === 0) await nextTurn();
+  await nextTurn();
+  assert.equal(ended, false, "the events wait for the record");
+  assert.equal(dispatcher.pendingRequests, 1, "a draining shutdown waits for the record too");
+  writeRecord?.();
+  assert.deepEqual(
+    (await run).map((event) => event.type),
+    ["text", "done"],
+  );
+  assert.equal(dispatcher.pendingRequests, 0);
+
+  const failing = new Dispatcher({
+    ...baseOptions,
+    backends: [fake.backend],
+    usage: { record: () => Promise.reject(new Error("disk full")) },
+  });
+  await assert.rejects(
+    collect(failing.chat(chatRequest(), { owner: alice, signal: new AbortController().signal })),
+    /disk full/,
+  );
+  assert.equal(failing.pendingRequests, 0);
+});
+
+test("a request kept out of its quota only by a running one's reservation waits, hears its place, then runs", async () => {
+  const gate = new Gate();
+  const fake = createFakeBackend({ name: "local", capacity: 2, gate, tokens: 1 });
+  const usage = createUsageLog();
+  const ledger = new QuotaLedger({
+    store: new MemoryQuotaStore(),
+    getLimits: () => ({ apiKey: { tokensPerMinute: 200 } }),
+  });
+  const dispatcher = new Dispatcher({ ...baseOptions, backends: [fake.backend], ledger, usage });
+  const signal = new AbortController().signal;
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+  // Reserves 85 (prompt bound) + 100 of the 200, runs and holds them until the gate opens.
+  const first = dispatcher.chat(chatRequest(100), { owner: alice, signal })[Symbol.asyncIterator]();
+  const firstEvent = first.next();
+  while (fake.calls.length === 0) await nextTurn();
+  // 85 + 10 more would pass 200 only because of that reservation: it waits instead of a 429.
+  const second = dispatcher.chat(chatRequest(10), { owner: alice, signal })[Symbol.asyncIterator]();
+  assert.deepEqual((await second.next()).value, { type: "queued", position: 1 });
+  assert.equal(ledger.waiting, 1);
+  // A consumer that stops reading while it waits leaves the queue at once.
+  const dropped = dispatcher.chat(chatRequest(10), { owner: alice, signal })[Symbol.asyncIterator]();
+  assert.deepEqual((await dropped.next()).value, { type: "queued", position: 2 });
+  await dropped.return?.(undefined);
+  while (ledger.waiting > 1) await nextTurn();
+  const third = new AbortController();
+  const cancelled = collect(dispatcher.chat(chatRequest(10), { owner: alice, signal: third.signal }));
+  while (ledger.waiting < 2) await nextTurn();
+  third.abort();
+  await assert.rejects(cancelled, (error) => isOstromError(error, "request_cancelled"));
+  gate.release(2);
+  assert.equal((await firstEvent).value?.type, "text");
+  await collect({ [Symbol.asyncIterator]: () => first });
+  // The first settled at its real 6 tokens: the second gets its reservation and runs.
+  assert.equal((await second.next()).value?.type, "text");
+  await collect({ [Symbol.asyncIterator]: () => second });
+  assert.deepEqual(
+    usage.entries.map((entry) => entry.outcome),
+    ["cancelled", "cancelled", "ok", "ok"],
+  );
+  const used = await ledger.getUsage(alice.path);
+  assert.deepEqual([used.apiKey.tokensLastMinute, used.apiKey.reservedTokens], [12, 0]);
+  assert.equal(fake.calls.length, 2, "the cancelled request never ran");
+});
+
+test("a quota wait ends at the queue timeout with a 429 naming the limit, and on close with shutting_down", async () => {
+  const gate = new Gate();
+  const fake = createFakeBackend({ name: "local", capacity: 2, gate, tokens: 1 });
+  const usage = createUsageLog();
+  const clock = new ManualClock(1_000_000);
+  const ledger = new QuotaLedger({
+    store: new MemoryQuotaStore(),
+    clock,
+    getLimits: () => ({ team: { tokensPerMinute: 200 } }),
+  });
+  const dispatcher = new Dispatcher({
+    ...baseOptions,
+    queueTimeoutMs: 5_000,
+    backends: [fake.backend],
+    ledger,
+    usage,
+  });
+  const signal = new AbortController().signal;
+  const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+  const first = collect(dispatcher.chat(chatRequest(100), { owner: alice, signal }));
+  while (fake.calls.length === 0) await nextTurn();
+  const late = collect(dispatcher.chat(chatRequest(10), { owner: bob, signal }));
+  while (ledger.waiting === 0) await nextTurn();
+  clock.advance(5_000);
+  await assert.rejects(late, (error) => {
+    assert.ok(error instanceof QuotaExceededError);
+    assert.equal(error.reason, "team.tokensPerMinute");
+    assert.equal(error.retryAfterSeconds, 1);
+    return true;
+  });
+  assert.match(
+    dispatcher.metrics.registry.render(),
+    /ostrom_rejections_total\{reason="quota:team.tokensPerMinute"\} 1/,
+  );
+  const closing = collect(dispatcher.chat(chatRequest(10), { owner: bob, signal }));
+  while (ledger.waiting === 0) await nextTurn();
+  dispatcher.close();
+  await assert.rejects(closing, (error) => isOstromError(error, "shutting_down"));
+  gate.release(1);
+  await first;
+  assert.deepEqual(
+    usage.entries.map((entry) => entry.outcome),
+    ["rejected", "rejected", "ok"],
+  );
+  assert.equal(clock.pendingTimers, 0);
 });

@@ -58,8 +58,12 @@ export interface DispatchOptions {
 export type UsageEntry = UsageRecord;
 
 export interface UsageSink {
-  /** Must be durable when it returns: a killed server loses no finished record. */
-  record(entry: UsageEntry): void;
+  /**
+   * Must be durable when the promise it returns resolves: the dispatcher waits for it before a
+   * request's events end (and so before its response ends), so a killed server loses no finished
+   * record. A rejection fails the request's events with that error.
+   */
+  record(entry: UsageEntry): Promise<unknown>;
 }
 
 export interface DispatcherOptions {
@@ -72,7 +76,10 @@ export interface DispatcherOptions {
   maxQueued: number;
   /** Requests one API key may have waiting per pool. */
   maxQueuedPerKey: number;
-  /** Longest wait for a slot before `queue_timeout`, in ms; 0 for no limit. */
+  /**
+   * Longest wait for a slot before `queue_timeout`, in ms; 0 for no limit. Also bounds the wait for
+   * quota held by running requests' reservations (quota-ledger.ts), which ends in `quota_exceeded`.
+   */
   queueTimeoutMs: number;
   /**
    * Whether several tenants share the server (API keys exist). Then one slot per pool is kept for keys
@@ -134,6 +141,11 @@ interface Estimate {
 }
 
 let nextRequestNumber = 1;
+/**
+ * Makes request ids unique across server runs: the usage log keys records by request id (and ignores a
+ * repeated one), so ids that restarted at `req_1` after a restart would have dropped new records.
+ */
+const processPrefix = `${Date.now().toString(36)}${process.pid.toString(36)}`;
 
 export class Dispatcher {
   readonly #options: DispatcherOptions;
@@ -260,6 +272,8 @@ export class Dispatcher {
     this.#closed = true;
     for (const pool of this.#pools.values())
       pool.scheduler.close(new OstromError("shutting_down", "The server is shutting down."));
+    // Requests waiting for quota held by running ones wait no more (they get `shutting_down`).
+    this.#options.ledger?.close();
   }
 
   async *#generate(
@@ -272,7 +286,7 @@ export class Dispatcher {
   ): AsyncGenerator<GenerationEvent> {
     const { owner, signal } = options;
     const tracked: Tracked = {
-      id: options.requestId ?? `req_${(nextRequestNumber++).toString(36)}`,
+      id: options.requestId ?? `req_${processPrefix}_${(nextRequestNumber++).toString(36)}`,
       model: model.ref,
       owner,
       priority: options.priority ?? "interactive",
@@ -291,14 +305,18 @@ export class Dispatcher {
     if (this.#closed) throw new OstromError("shutting_down", "The server is shutting down.");
     this.#active.set(tracked.id, tracked);
     try {
-      if (this.#options.ledger)
-        reservation = await this.#options.ledger.reserve(
-          owner.path,
-          estimate.promptBound + estimate.maxTokens,
-        );
+      const ledger = this.#options.ledger;
+      if (ledger) {
+        const tokens = estimate.promptBound + estimate.maxTokens;
+        // The common case first, without the waiting machinery (a signal, a generator per request):
+        // nobody waits for quota and this request fits at once. Otherwise it waits in line.
+        if (ledger.waiting === 0) reservation = await reserveAtOnce(ledger, owner.path, tokens);
+        reservation ??= yield* this.#reserveQuota(ledger, owner.path, tokens, signal);
+      }
       const tried = new Set<Backend>();
+      let lastFailure: Error | undefined;
       for (;;) {
-        const pool = this.#placeRequest(model, tried);
+        const pool = this.#placeRequest(model, tried, lastFailure);
         tried.add(pool.backend);
         tracked.pool = pool;
         const enqueuedAt = this.#clock.now();
@@ -347,6 +365,7 @@ export class Dispatcher {
             !sentAny && pool.backend.kind === "remote" && isOstromError(error, "backend_unavailable");
           if (!canFailOver) throw error;
           pool.backend.reportFailure(error);
+          lastFailure = error;
         } finally {
           pool.scheduler.release(ticket);
         }
@@ -364,17 +383,77 @@ export class Dispatcher {
       throw error;
     } finally {
       if (!finished && outcome === "ok") outcome = "cancelled"; // the consumer stopped reading: a disconnect
-      this.#active.delete(tracked.id);
       const now = this.#clock.now();
-      await this.#settle(reservation, usage, outcome);
-      this.#account(tracked, endpoint, {
-        usage,
-        queueWaitMs,
-        timeToFirstTokenMs: firstTokenAt === undefined ? null : firstTokenAt - tracked.arrivedAt,
-        durationMs: now - tracked.arrivedAt,
-        outcome,
-        errorCode,
-      });
+      try {
+        await this.#settle(reservation, usage, outcome);
+        await this.#account(tracked, endpoint, {
+          usage,
+          queueWaitMs,
+          timeToFirstTokenMs: firstTokenAt === undefined ? null : firstTokenAt - tracked.arrivedAt,
+          durationMs: now - tracked.arrivedAt,
+          outcome,
+          errorCode,
+        });
+      } finally {
+        // Pending until its record is written, so a shutdown that drains waits for the record too.
+        this.#active.delete(tracked.id);
+      }
+    }
+  }
+
+  /**
+   * Reserves the request's quota. While only reservations of running requests keep it out, the ledger
+   * waits (bounded by the queue timeout, ended by the signal) and the caller hears its place, as it
+   * does while waiting for a slot.
+   */
+  async *#reserveQuota(
+    ledger: QuotaLedger,
+    path: TenantPath,
+    tokens: number,
+    signal: AbortSignal,
+  ): AsyncGenerator<GenerationEvent, QuotaReservation> {
+    let position: number | undefined;
+    let wake: (() => void) | undefined;
+    const timeoutMs = this.#options.queueTimeoutMs;
+    const stopped = new AbortController();
+    const pending = ledger.reserve(path, tokens, {
+      signal: AbortSignal.any([signal, stopped.signal]),
+      maxWaitMs: timeoutMs > 0 ? timeoutMs : Number.POSITIVE_INFINITY,
+      onQueued: (place) => {
+        position = place;
+        wake?.();
+      },
+    });
+    let ended = false;
+    const end = pending.then(
+      () => {
+        ended = true;
+      },
+      () => {
+        ended = true;
+      },
+    );
+    let reserved = false;
+    try {
+      let sent: number | undefined;
+      while (!ended) {
+        if (position !== undefined && position !== sent) {
+          sent = position;
+          yield { type: "queued", position };
+          continue;
+        }
+        await Promise.race([end, new Promise<void>((resolve) => (wake = resolve))]);
+        wake = undefined;
+      }
+      const reservation = await pending;
+      reserved = true;
+      return reservation;
+    } finally {
+      // The consumer stopped reading while it waited: end the wait, give back what was reserved anyway.
+      if (!reserved) {
+        stopped.abort();
+        pending.then((reservation) => ledger.cancel(reservation)).catch(() => {});
+      }
     }
   }
 
@@ -401,8 +480,11 @@ export class Dispatcher {
     await ticket.admitted;
   }
 
-  /** Least outstanding work among healthy backends serving the model, not yet tried by this request. */
-  #placeRequest(model: ModelHandle, tried: ReadonlySet<Backend>): Pool {
+  /**
+   * Least outstanding work among healthy backends serving the model, not yet tried by this request;
+   * `lastFailure` (of the last one tried) is named when none is left.
+   */
+  #placeRequest(model: ModelHandle, tried: ReadonlySet<Backend>, lastFailure: Error | undefined): Pool {
     const candidates = this.#options.backends.filter((backend) => backend.serves(model));
     if (candidates.length === 0)
       throw new OstromError("model_not_found", `No backend serves the model ${model.ref}.`, {
@@ -412,7 +494,8 @@ export class Dispatcher {
     if (available.length === 0)
       throw new OstromError(
         "backend_unavailable",
-        `Every backend serving ${model.ref} (${candidates.map((b) => b.name).join(", ")}) is down or failed; retry later.`,
+        `Every backend serving ${model.ref} (${candidates.map((b) => b.name).join(", ")}) is down or failed; retry later.` +
+          (lastFailure ? ` Last failure: ${lastFailure.message}` : ""),
         { retryAfterSeconds: 10 },
       );
     let best: Pool | undefined;
@@ -461,7 +544,7 @@ export class Dispatcher {
     else await ledger.settle(reservation, used);
   }
 
-  #account(
+  async #account(
     tracked: Tracked,
     endpoint: Endpoint,
     result: {
@@ -472,7 +555,7 @@ export class Dispatcher {
       outcome: Outcome;
       errorCode: string | null;
     },
-  ): void {
+  ): Promise<void> {
     const backend = tracked.pool?.backend.name ?? "";
     const labels = { model: tracked.model, backend, endpoint, outcome: result.outcome };
     this.metrics.requests.inc(labels);
@@ -484,7 +567,8 @@ export class Dispatcher {
     }
     if (result.timeToFirstTokenMs !== null)
       this.metrics.timeToFirstToken.observe({ model: tracked.model }, result.timeToFirstTokenMs / 1000);
-    this.#options.usage?.record({
+    // Usage logs may group records into one write per turn (usage-log.ts): wait for ours to be durable.
+    await this.#options.usage?.record({
       requestId: tracked.id,
       at: new Date().toISOString(),
       organizationId: tracked.owner.path.organizationId,
@@ -568,4 +652,18 @@ function toWorkShare(path: TenantPath): WorkShare {
       { key: keys.team, weight: path.teamWeight },
     ],
   };
+}
+
+/** A reservation if it fits now; undefined if quota keeps it out (the caller may then wait for it). */
+async function reserveAtOnce(
+  ledger: QuotaLedger,
+  path: TenantPath,
+  tokens: number,
+): Promise<QuotaReservation | undefined> {
+  try {
+    return await ledger.reserve(path, tokens);
+  } catch (error) {
+    if (error instanceof QuotaExceededError) return undefined;
+    throw error;
+  }
 }

@@ -3,8 +3,10 @@
 // families we serve (byte-level BPE, SentencePiece with byte fallback) emits more tokens than the UTF-8
 // bytes of the text, so bytes bound the prompt; the chat template's own text (role markers, special
 // tokens, a default system prompt some templates add) is bounded by a fixed allowance per message and
-// per request. This over-reserves roughly fourfold on English prose, which only ever refuses early
-// while reservations are outstanding, never lets a burst overshoot a limit (settle books actual usage).
+// per request. This over-reserves roughly fourfold on English prose, which never lets a burst overshoot
+// a limit (settle books actual usage) and costs only while reservations are outstanding: a request they
+// keep out waits for them to settle (quota-ledger.ts), and the last request that would fit at its real
+// size is refused when what is left of the window is less than its bound.
 import type { ChatRequest, CompletionRequest, EmbeddingRequest } from "../engine/engine.ts";
 
 /** Template text per message: role markers and separators, e.g. `<|im_start|>user\n…<|im_end|>\n`. */

@@ -35,6 +35,8 @@ export async function createDispatcher(options: CreateDispatcherOptions): Promis
         engine: new RemoteEngine({
           name: spec.name,
           baseUrl: spec.baseUrl,
+          connectTimeoutMs: config.backendConnectTimeout * 1000,
+          idleTimeoutMs: config.backendIdleTimeout * 1000,
           ...(apiKeys.has(spec.name) ? { apiKey: apiKeys.get(spec.name) as string } : {}),
         }),
         capacity: config.backendConcurrency,

@@ -33,6 +33,38 @@ test("items ready in the same turn go out as one chunk, [DONE] included", async 
   assert.equal(chunks.length, 1);
 });
 
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
+test("an answer whose end comes one setImmediate after its last items (a group commit) is one body", async () => {
+  async function* events() {
+    for (let index = 0; index < 20; index++) yield { index };
+    await nextTurn(); // as the dispatcher waits for the usage log's commit
+  }
+  const chunks = await readChunks(await createSseResponse(events(), silentLogger));
+  const expected = `${Array.from({ length: 20 }, (_, index) => sse({ index })).join("")}data: [DONE]\n\n`;
+  assert.deepEqual(chunks, [expected]);
+});
+
+test("items ready in a turn wait for at most one more setImmediate callback, then go out", async () => {
+  let ended = false;
+  async function* events() {
+    yield { n: 1 };
+    yield { n: 2 };
+    for (let turn = 0; turn < 3; turn++) await nextTurn();
+    ended = true;
+    yield { n: 3 };
+  }
+  const response = await createSseResponse(events(), silentLogger);
+  const reader = response.body!.getReader();
+  const first = await reader.read();
+  assert.equal(decoder.decode(first.value), sse({ n: 1 }) + sse({ n: 2 }));
+  assert.equal(ended, false, "sent before the generator went on");
+  let rest = "";
+  for (let read = await reader.read(); !read.done; read = await reader.read())
+    rest += decoder.decode(read.value);
+  assert.equal(rest, `${sse({ n: 3 })}data: [DONE]\n\n`);
+});
+
 test("what is ready is sent without waiting for an item that is not", async () => {
   let release!: () => void;
   const gate = new Promise<void>((resolve) => (release = resolve));

@@ -4,8 +4,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { isOstromError } from "../errors.ts";
+import { QuotaLedger } from "../scheduler/quota-ledger.ts";
 import { createTenantPath } from "../scheduler/tenant-path.ts";
 import { openSqliteDatabase } from "../storage/sqlite/open-sqlite-database.ts";
+import { SqliteQuotaStore } from "./sqlite-quota-store.ts";
 import { slugify, TenantDirectory } from "./tenant-directory.ts";
 
 function isError(code: string, param?: string) {
@@ -191,6 +193,88 @@ test("isEnforced notices keys created by another process within its cache time",
     now += 1000;
     assert.equal(server.isEnforced(), true);
     assert.equal(server.authenticate(key)?.role, "admin", "authentication always reads the database");
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+});
+
+test("getLimits is cached, yet every change through the directory holds for the next reservation", async () => {
+  const { database, directory } = openDirectory();
+  using _ = database;
+  const ledger = new QuotaLedger({
+    store: SqliteQuotaStore.open(database),
+    getLimits: (tenantPath) => directory.getLimits(tenantPath),
+  });
+  try {
+    directory.createOrganization({ name: "City" });
+    directory.createTeam("city", { name: "Parks" });
+    const { record, key } = directory.createApiKey({
+      organizationId: "city",
+      teamId: "parks",
+      name: "k",
+      role: "member",
+    });
+    const keyPath = directory.authenticate(key)!.path;
+    const reserveAndSettle = async () => ledger.settle(await ledger.reserve(keyPath, 100), 0);
+    await reserveAndSettle();
+    assert.equal(directory.getLimits(keyPath), directory.getLimits(keyPath), "read once, then cached");
+    assert.throws(() => {
+      (directory.getLimits(keyPath) as { team?: object }).team = {};
+    }, TypeError);
+
+    directory.updateTeam("city", "parks", { limits: { tokensPerMinute: 50 } });
+    await assert.rejects(reserveAndSettle(), isError("quota_exceeded"), "a team limit added later holds");
+    directory.updateTeam("city", "parks", { limits: { tokensPerMinute: null } });
+    await reserveAndSettle();
+    directory.updateOrganization("city", { limits: { concurrentRequests: 0 } });
+    await assert.rejects(reserveAndSettle(), isError("quota_exceeded"), "so does an organisation limit");
+    directory.updateOrganization("city", { weight: 2, limits: { concurrentRequests: null } });
+    await reserveAndSettle();
+
+    const limited = directory.createApiKey({
+      organizationId: "city",
+      teamId: "parks",
+      name: "small",
+      role: "member",
+      limits: { tokensPerDay: 10 },
+    });
+    const limitedPath = directory.authenticate(limited.key)!.path;
+    await assert.rejects(ledger.reserve(limitedPath, 100), isError("quota_exceeded"));
+
+    const before = directory.getLimits(keyPath);
+    directory.revokeApiKey(record.id);
+    assert.notEqual(directory.getLimits(keyPath), before, "revoking reads the limits again");
+    directory.createTeam("city", { name: "Woods", limits: { tokensPerDay: 5 } });
+    const moved = createTenantPath({ organizationId: "city", teamId: "woods", apiKeyId: record.id });
+    assert.deepEqual(
+      directory.getLimits(moved),
+      { organization: {}, team: { tokensPerDay: 5 } },
+      "an entry holds only for the team it was read for; a key of another team has no key limits here",
+    );
+  } finally {
+    ledger.close();
+  }
+});
+
+test("getLimits sees limits changed by another process within limitsTtlMs", async () => {
+  const folder = await mkdtemp(path.join(tmpdir(), "ostrom-tenancy-"));
+  try {
+    const file = path.join(folder, "ostrom.db");
+    let now = 0;
+    using serverDatabase = openSqliteDatabase(file);
+    using cliDatabase = openSqliteDatabase(file);
+    const server = TenantDirectory.open(serverDatabase, { now: () => now, limitsTtlMs: 1000 });
+    const cli = TenantDirectory.open(cliDatabase);
+    cli.createOrganization({ name: "o" });
+    cli.createTeam("o", { name: "t" });
+    const teamPath = createTenantPath({ organizationId: "o", teamId: "t", apiKeyId: "key_00000001" });
+    assert.deepEqual(server.getLimits(teamPath), { organization: {}, team: {} });
+    cli.updateTeam("o", "t", { limits: { tokensPerDay: 7 } });
+    assert.deepEqual(server.getLimits(teamPath).team, {}, "cached: the other process's write is not seen");
+    now += 999;
+    assert.deepEqual(server.getLimits(teamPath).team, {});
+    now += 1;
+    assert.deepEqual(server.getLimits(teamPath).team, { tokensPerDay: 7 }, "seen once limitsTtlMs passed");
   } finally {
     await rm(folder, { recursive: true, force: true });
   }

@@ -6,6 +6,16 @@
 // key in lists, logs and usage), the last part is 32 random bytes shown once at creation. Only the
 // SHA-256 of the secret is stored; a slow password hash would buy nothing for 256-bit random secrets and
 // would cost every request. Lookup is by id, then the hashes are compared with `timingSafeEqual`.
+//
+// `getLimits` runs on every quota reservation, so it keeps what it read (three rows per path: ~2 % of a
+// proxied request's CPU when read each time, docs/benchmarks.md "Gateway overhead"). What the cache
+// means: every write made through this directory that can change limits, weights or membership
+// (creating or updating an organisation or team, creating or revoking a key; any delete added later
+// must do the same) clears it before returning, so in this process a limit added later holds for every
+// request that starts after it. The database may also be written by another process — the CLI beside a
+// running server today, other servers on a shared database later — whose writes this process cannot
+// see; for those, an entry is trusted for at most `limitsTtlMs` (1 s by default, like the key count of
+// `isEnforced`), so their changes hold for every request that starts that long after them.
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { invalidParameter, OstromError } from "../errors.ts";
 import type { PathQuotaLimits, QuotaLimits } from "../scheduler/quota-ledger.ts";
@@ -104,6 +114,21 @@ export interface TenantDirectoryOptions {
   keyCountTtlMs?: number;
   /** Least time between two writes of a key's `last_used_at`. Default 60000 ms. */
   lastUsedResolutionMs?: number;
+  /**
+   * How long `getLimits` trusts limits it has read, for changes made by another process; changes made
+   * through this directory take effect at once. Default 1000 ms.
+   */
+  limitsTtlMs?: number;
+}
+
+/** Paths whose limits `getLimits` keeps at most; past that the cache starts over (bounds its memory). */
+export const maxCachedLimits = 10_000;
+
+interface CachedLimits {
+  organizationId: string;
+  teamId: string;
+  limits: PathQuotaLimits;
+  readAt: number;
 }
 
 const tokenPattern = /^osk_(key_[0-9a-f]{8})_([A-Za-z0-9_-]{43})$/;
@@ -165,6 +190,9 @@ export class TenantDirectory implements Authenticator {
   readonly #now: () => number;
   readonly #keyCountTtlMs: number;
   readonly #lastUsedResolutionMs: number;
+  readonly #limitsTtlMs: number;
+  /** By API key id; an entry counts only for the organisation and team it was read for. */
+  readonly #limits = new Map<string, CachedLimits>();
   #activeKeys = 0;
   #countedAt = Number.NEGATIVE_INFINITY;
   readonly #lastUsedWritten = new Map<string, number>();
@@ -174,6 +202,7 @@ export class TenantDirectory implements Authenticator {
     this.#now = options.now ?? Date.now;
     this.#keyCountTtlMs = options.keyCountTtlMs ?? 1000;
     this.#lastUsedResolutionMs = options.lastUsedResolutionMs ?? 60_000;
+    this.#limitsTtlMs = options.limitsTtlMs ?? 1000;
     this.#countActiveKeys();
   }
 
@@ -193,6 +222,7 @@ export class TenantDirectory implements Authenticator {
         )
         .run(id, name, weight, ...toLimitValues(limits), this.#isoNow());
     });
+    this.#limits.clear();
     return this.getOrganization(id);
   }
 
@@ -208,6 +238,7 @@ export class TenantDirectory implements Authenticator {
         )
         .run(patch.name ?? row.name, patch.weight ?? row.weight, ...toLimitValues(limits), id);
     });
+    this.#limits.clear();
     return this.getOrganization(id);
   }
 
@@ -265,6 +296,7 @@ export class TenantDirectory implements Authenticator {
         )
         .run(organizationId, id, name, weight, ...toLimitValues(limits), this.#isoNow());
     });
+    this.#limits.clear();
     return this.getTeam(organizationId, id);
   }
 
@@ -285,6 +317,7 @@ export class TenantDirectory implements Authenticator {
           teamId,
         );
     });
+    this.#limits.clear();
     return this.getTeam(organizationId, teamId);
   }
 
@@ -322,6 +355,7 @@ export class TenantDirectory implements Authenticator {
         );
       return candidate;
     });
+    this.#limits.clear();
     this.#countActiveKeys();
     return { record: this.getApiKey(id), key: `osk_${id}_${secret}` };
   }
@@ -346,6 +380,7 @@ export class TenantDirectory implements Authenticator {
     this.#database
       .prepare("UPDATE tenant_api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")
       .run(this.#isoNow(), id);
+    this.#limits.clear();
     this.#countActiveKeys();
     return this.getApiKey(id);
   }
@@ -389,8 +424,32 @@ export class TenantDirectory implements Authenticator {
     };
   }
 
-  /** The limits of a path's key, team and organisation; levels unknown here (e.g. open mode) are unlimited. */
+  /**
+   * The limits of a path's key, team and organisation; levels unknown here (e.g. open mode) are
+   * unlimited. Cached (see the top of this file); the result is frozen, as it is shared.
+   */
   getLimits(path: TenantPath): PathQuotaLimits {
+    const now = this.#now();
+    const cached = this.#limits.get(path.apiKeyId);
+    if (
+      cached !== undefined &&
+      cached.organizationId === path.organizationId &&
+      cached.teamId === path.teamId &&
+      now - cached.readAt < this.#limitsTtlMs
+    )
+      return cached.limits;
+    const limits = this.#readLimits(path);
+    if (this.#limits.size >= maxCachedLimits && cached === undefined) this.#limits.clear();
+    this.#limits.set(path.apiKeyId, {
+      organizationId: path.organizationId,
+      teamId: path.teamId,
+      limits,
+      readAt: now,
+    });
+    return limits;
+  }
+
+  #readLimits(path: TenantPath): PathQuotaLimits {
     const limits: PathQuotaLimits = {};
     const organization = this.#findOrganizationRow(path.organizationId);
     if (organization) limits.organization = toLimits(organization);
@@ -399,7 +458,8 @@ export class TenantDirectory implements Authenticator {
     const key = this.#findApiKeyRow(path.apiKeyId);
     if (key && key.organization_id === path.organizationId && key.team_id === path.teamId)
       limits.apiKey = toLimits(key);
-    return limits;
+    for (const level of Object.values(limits)) Object.freeze(level);
+    return Object.freeze(limits);
   }
 
   #countActiveKeys(): void {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { test } from "node:test";
 import { isOstromError } from "../errors.ts";
+import type { SqlDatabase } from "../storage/sql-database.ts";
 import { openSqliteDatabase } from "../storage/sqlite/open-sqlite-database.ts";
 import { UsageLog, type UsageRecord } from "./usage-log.ts";
 
@@ -31,20 +32,20 @@ function createRecord(overrides: Partial<UsageRecord>): UsageRecord {
   };
 }
 
-test("usage log: summaries per bucket and group, with rejections, latency mean and p95", () => {
+test("usage log: summaries per bucket and group, with rejections, latency mean and p95", async () => {
   using database = openSqliteDatabase(":memory:");
   const log = UsageLog.open(database);
   const first = createRecord({});
-  assert.equal(log.record(first), true);
-  assert.equal(log.record({ ...first, promptTokens: 999 }), false, "a request is recorded once");
+  assert.equal(await log.record(first), true);
+  assert.equal(await log.record({ ...first, promptTokens: 999 }), false, "a request is recorded once");
   for (let index = 1; index <= 19; index++)
-    log.record(
+    await log.record(
       createRecord({
         at: `2025-03-01T10:${String(index).padStart(2, "0")}:00.000Z`,
         durationMs: 100 + index,
       }),
     );
-  log.record(
+  await log.record(
     createRecord({
       at: "2025-03-01T10:59:59.999Z",
       outcome: "rejected",
@@ -55,7 +56,7 @@ test("usage log: summaries per bucket and group, with rejections, latency mean a
       durationMs: 0,
     }),
   );
-  log.record(
+  await log.record(
     createRecord({
       at: "2025-03-01T11:30:00.000Z",
       apiKeyId: "key_00000002",
@@ -64,7 +65,7 @@ test("usage log: summaries per bucket and group, with rejections, latency mean a
       model: "other",
     }),
   );
-  log.record(
+  await log.record(
     createRecord({
       at: "2025-03-01T11:45:00.000Z",
       outcome: "error",
@@ -73,7 +74,7 @@ test("usage log: summaries per bucket and group, with rejections, latency mean a
       durationMs: 50,
     }),
   );
-  log.record(createRecord({ at: "2025-03-01T12:00:00.000Z" }));
+  await log.record(createRecord({ at: "2025-03-01T12:00:00.000Z" }));
 
   const since = new Date("2025-03-01T10:00:00Z");
   const until = new Date("2025-03-01T12:00:00Z");
@@ -133,16 +134,90 @@ test("usage log: summaries per bucket and group, with rejections, latency mean a
   );
 });
 
-test("usage log: a record survives the process being killed right after recording it", async () => {
-  const folder = await mkdtemp(path.join(tmpdir(), "ostrom-usage-"));
-  try {
-    const file = path.join(folder, "ostrom.db");
-    const record = createRecord({ requestId: "killed-after" });
+test("usage log: records of one turn share one transaction, and each resolves only once committed", async () => {
+  await withDatabaseFile(async (file) => {
+    using database = openSqliteDatabase(file);
+    let transactions = 0;
+    const counting: SqlDatabase = {
+      location: database.location,
+      exec: (sql) => database.exec(sql),
+      prepare: <Row>(sql: string) => database.prepare<Row>(sql),
+      transaction<T>(work: () => T): T {
+        transactions += 1;
+        return database.transaction(work);
+      },
+      migrate: (namespace, migrations) => database.migrate(namespace, migrations),
+      close: () => database.close(),
+      [Symbol.dispose]: () => database.close(),
+    };
+    const log = UsageLog.open(counting);
+    // A second connection sees only what is committed.
+    using reader = openSqliteDatabase(file);
+    const isCommitted = (requestId: string) =>
+      reader.prepare("SELECT 1 FROM usage_log WHERE request_id = ?").get(requestId) !== undefined;
+
+    const records = [1, 2, 3, 4, 5].map((n) => createRecord({ requestId: `turn-${n}` }));
+    const seenAtResolution: boolean[] = [];
+    const written = records.map((record) =>
+      log.record(record).then((inserted) => {
+        seenAtResolution.push(isCommitted(record.requestId));
+        return inserted;
+      }),
+    );
+    assert.equal(isCommitted("turn-1"), false, "nothing is written before the turn ends");
+    assert.deepEqual(await Promise.all(written), [true, true, true, true, true]);
+    assert.deepEqual(seenAtResolution, [true, true, true, true, true], "committed before resolving");
+    assert.equal(transactions, 1, "five records of one turn, one transaction");
+
+    // A later turn is a new transaction; a repeated id inside a batch is kept once.
+    const again = createRecord({ requestId: "turn-6" });
+    assert.deepEqual(await Promise.all([log.record(again), log.record({ ...again, durationMs: 1 })]), [
+      true,
+      false,
+    ]);
+    assert.equal(transactions, 2);
+  });
+});
+
+test("usage log: a failing record costs only its caller; a failed database reaches every caller", async () => {
+  using database = openSqliteDatabase(":memory:");
+  const log = UsageLog.open(database);
+  const good = [createRecord({}), createRecord({})];
+  // model is NOT NULL: this record fails inside the batch and rolls it back.
+  const bad = createRecord({ model: null as unknown as string });
+  const results = await Promise.allSettled([log.record(good[0]!), log.record(bad), log.record(good[1]!)]);
+  assert.deepEqual(
+    results.map((result) => result.status),
+    ["fulfilled", "rejected", "fulfilled"],
+  );
+  assert.match(String((results[1] as PromiseRejectedResult).reason), /NOT NULL/);
+  const rows = database.prepare<{ request_id: string }>("SELECT request_id FROM usage_log ORDER BY id").all();
+  assert.deepEqual(
+    rows.map((row) => row.request_id),
+    good.map((record) => record.requestId),
+    "the others' records were written",
+  );
+  await assert.rejects(log.record(createRecord({ at: "yesterday" })), RangeError);
+
+  // The database goes away before the turn ends: every waiting caller gets the error.
+  const waiting = [log.record(createRecord({})), log.record(createRecord({})), log.record(createRecord({}))];
+  database.close();
+  const failed = await Promise.allSettled(waiting);
+  assert.deepEqual(
+    failed.map((result) => result.status),
+    ["rejected", "rejected", "rejected"],
+  );
+  for (const result of failed) assert.match(String((result as PromiseRejectedResult).reason), /not open/);
+});
+
+test("usage log: records whose promises resolved survive the process being killed right after", async () => {
+  await withDatabaseFile(async (file) => {
+    const records = [1, 2, 3].map((n) => createRecord({ requestId: `killed-after-${n}`, promptTokens: n }));
     const script = `
       import { openSqliteDatabase } from ${JSON.stringify(new URL("../storage/sqlite/open-sqlite-database.ts", import.meta.url).href)};
       import { UsageLog } from ${JSON.stringify(new URL("./usage-log.ts", import.meta.url).href)};
       const log = UsageLog.open(openSqliteDatabase(${JSON.stringify(file)}));
-      log.record(${JSON.stringify(record)});
+      await Promise.all(${JSON.stringify(records)}.map((record) => log.record(record)));
       process.kill(process.pid, "SIGKILL");
     `;
     const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
@@ -158,9 +233,16 @@ test("usage log: a record survives the process being killed right after recordin
     });
     assert.deepEqual(
       rows.map((row) => [row.group, row.requests, row.promptTokens]),
-      [["key_00000001", 1, 10]],
+      [["key_00000001", 3, 6]],
     );
+  });
+});
+
+async function withDatabaseFile(work: (file: string) => Promise<void>): Promise<void> {
+  const folder = await mkdtemp(path.join(tmpdir(), "ostrom-usage-"));
+  try {
+    await work(path.join(folder, "ostrom.db"));
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
-});
+}

@@ -180,3 +180,28 @@ describe("remote backends", () => {
     assert.ok(response.headers.get("retry-after"));
   });
 });
+
+describe("remote backend timeouts", () => {
+  test("a backend that does not answer within --backend-connect-timeout fails with the configured time", async () => {
+    const upstream = await startFakeOpenAIUpstream({ models: ["slow-model"], tokens: 2 });
+    const server = await startTestServer(
+      {},
+      { backend: [`slow=${upstream.url}`], "backend-connect-timeout": "1" },
+    );
+    try {
+      await upstream.behave({ kind: "hang" });
+      const response = await fetch(`${server.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "slow-model", messages: [{ role: "user", content: "hello?" }] }),
+      });
+      assert.equal(response.status, 503);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      assert.equal(body.error.code, "backend_unavailable");
+      assert.match(body.error.message, /within 1000 ms/);
+    } finally {
+      await server.shutdown();
+      await upstream.close();
+    }
+  });
+});

@@ -1,10 +1,12 @@
 // Tenants, keys and quotas end to end on the real server and engine: an administrator bootstraps the
 // first keys through the admin API while the server is still open (localhost only), after which every
 // API path needs a key; roles are enforced; quotas refuse with 429, Retry-After and the limit hit; a
-// 50-request concurrent burst never uses more than its quota; usage is accounted per key.
+// 50-request concurrent burst waits for running requests' reservations rather than being refused early,
+// and never uses more than its quota; usage is accounted per key.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
+import { estimateChatPromptTokens } from "../../src/dispatch/estimate-request-tokens.ts";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.ts";
 import { getTinyModelPath } from "../helpers/test-models.ts";
 
@@ -196,25 +198,44 @@ describe("quotas", () => {
       assert.equal(refusal.headers.get("x-ostrom-reason"), "team.concurrentRequests");
   });
 
-  test("a 50-request concurrent burst never uses more than the quota", async (t) => {
+  test("a 50-request concurrent burst waits for running requests, then uses the quota without overshoot", async (t) => {
     const limit = 1000;
     const burst = await createKey("frank", "research", "member", { tokens_per_minute: limit });
-    const results = await Promise.all(
-      Array.from({ length: 50 }, (_, index) => chat(burst.key, 8, `burst ${index}`)),
-    );
+    const contents = Array.from({ length: 50 }, (_, index) => `burst ${index}`);
+    const results = await Promise.all(contents.map((content) => chat(burst.key, 8, content)));
     const ok = results.filter((result) => result.status === 200);
     const refused = results.filter((result) => result.status === 429);
     assert.equal(ok.length + refused.length, 50, results.map((result) => result.status).join());
-    assert.ok(ok.length >= 1 && refused.length >= 1, `${ok.length} answered, ${refused.length} refused`);
+    for (const refusal of refused) {
+      assert.equal(refusal.body.error.code, "quota_exceeded");
+      assert.equal(refusal.headers.get("x-ostrom-reason"), "apiKey.tokensPerMinute");
+    }
     const used = ok.reduce((sum, result) => sum + result.body.usage.total_tokens, 0);
     // Without reservations all 50 would run: the burst would use ≈50× one request, beyond the limit.
-    const perRequest = ok[0]?.body.usage.total_tokens ?? 0;
+    const perRequest = used / Math.max(1, ok.length);
     assert.ok(perRequest * 50 > limit, `the test needs 50 requests to exceed the limit (${perRequest} each)`);
     assert.ok(used <= limit, `the burst used ${used} tokens against a limit of ${limit}`);
-    t.diagnostic(
-      `quota accuracy: ${ok.length} of 50 answered, ${used} tokens used of ${limit} (overshoot ${Math.max(0, used - limit)}); ` +
-        `${perRequest} tokens per request, so ${Math.floor(limit / perRequest)} would have fit exactly`,
+    // Requests held back only by others' reservations waited for them to settle instead of a 429, so
+    // the burst is refused only once settled usage leaves no room for one more reservation (its upper
+    // bound, prompt bytes + template allowance + max_tokens): the last one admitted needed that much.
+    const reservation = Math.max(
+      ...contents.map(
+        (content) => estimateChatPromptTokens({ messages: [{ role: "user", content }], tools: [] }) + 8,
+      ),
     );
+    const wouldFit = Math.floor(limit / perRequest);
+    const admissible = Math.floor((limit - reservation) / perRequest) + 1;
+    t.diagnostic(
+      `quota accuracy: ${ok.length} of 50 answered, ${refused.length} refused, ${used} tokens used of ${limit} ` +
+        `(overshoot ${Math.max(0, used - limit)}); ${perRequest.toFixed(1)} tokens per request, so ${wouldFit} ` +
+        `would have fit at their real size and ${admissible} with room kept for the last one's reservation ` +
+        `of ${reservation}`,
+    );
+    assert.ok(
+      Math.abs(ok.length - admissible) <= 1,
+      `${ok.length} answered where ${admissible} fit with the last reservation (${wouldFit} at real size)`,
+    );
+    assert.ok(refused.length >= 1, "the burst is larger than the quota");
     // The accounted usage agrees with what the answers reported.
     const usage = await call(`/v1/usage?group_by=key&bucket=day&api_key_id=${burst.id}`, adminKey);
     const accounted = (

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import fc from "fast-check";
 import { SseDecoder, SseEventTooLargeError } from "./sse-decoder.ts";
 
 const encode = (text: string) => new TextEncoder().encode(text);
@@ -46,5 +47,42 @@ test("an event longer than the limit throws instead of growing without end", () 
   assert.throws(
     () => decoder.push(encode(`data: ${"x".repeat(10)}\ndata: ${"y".repeat(10)}`)),
     SseEventTooLargeError,
+  );
+});
+
+test("any stream, cut anywhere, with any line endings, gives back its events' data", () => {
+  const value = fc.string({ unit: fc.constantFrom("a", "é", "🙂", ":", " ", "{", '"', "\t"), maxLength: 12 });
+  const line = fc.oneof(
+    value.map((text) => ({ data: text, text: `data: ${text}` })),
+    value.filter((text) => !text.startsWith(" ")).map((text) => ({ data: text, text: `data:${text}` })),
+    value.map((text) => ({ data: undefined, text: `:${text}` })),
+    value.map((text) => ({ data: undefined, text: `event: ${text}` })),
+  );
+  const ending = fc.constantFrom("\n", "\r\n", "\r");
+  const stream = fc.array(fc.array(fc.tuple(line, ending), { maxLength: 4 }), { maxLength: 6 });
+  fc.assert(
+    fc.property(stream, ending, fc.array(fc.nat(), { maxLength: 8 }), (events, blank, cuts) => {
+      let text = "";
+      // CR then LF would be one line end: a blank line after a CR is written as CRLF.
+      for (const lines of events)
+        for (const piece of [...lines.flatMap(([{ text: lineText }, end]) => [lineText, end]), blank])
+          text += text.endsWith("\r") && piece.startsWith("\n") ? `\r${piece}` : piece;
+      const expected = events.flatMap((lines) => {
+        const data = lines.flatMap(([{ data }]) => (data === undefined ? [] : [data]));
+        return data.length === 0 ? [] : [data.join("\n")];
+      });
+      const bytes = new TextEncoder().encode(text);
+      const points = [...new Set(cuts.map((cut) => cut % (bytes.length + 1)))].sort((a, b) => a - b);
+      const decoder = new SseDecoder();
+      const got: string[] = [];
+      let from = 0;
+      for (const point of [...points, bytes.length]) {
+        got.push(...decoder.push(bytes.subarray(from, point)));
+        from = point;
+      }
+      got.push(...decoder.end());
+      assert.deepEqual(got, expected);
+    }),
+    { numRuns: 500 },
   );
 });

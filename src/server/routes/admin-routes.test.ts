@@ -240,7 +240,7 @@ test("usage API: admins see everyone, members only their own key", async () => {
       [member.record, 90],
       [admin.record, 30],
     ] as const)
-      log.record({
+      await log.record({
         requestId: `r${id++}`,
         at: new Date(Date.parse("2025-03-01T12:00:00Z") - minutes * 60_000).toISOString(),
         organizationId: "city",
