@@ -1,9 +1,9 @@
 // How many threads a runner computes with, and on which engine build. Measured on 2 cores
 // (docs/benchmarks.md, "Thread count"):
-// - node-llama-cpp's prebuilt binaries create their ggml threads anew for every decode, so on a small
-//   shared machine a second thread loses, on tiny and on larger models alike (135M shape: 97 vs 60
-//   tok/s; 1.7B shape: 8.9 vs 4.9). With them, auto leaves one core for the JavaScript threads that
-//   drive generation.
+// - node-llama-cpp's prebuilt binaries create their ggml threads anew for every decode. On the 135M
+//   shape a second thread always loses (97 vs 60 tok/s); on a 1.7B shape it wins on a quiet machine
+//   (14 vs 9) and halves speed under load (4.9 vs 8.9). Auto stays at one core spare with them: never
+//   the collapse, and the JavaScript threads that drive generation keep a core.
 // - The OpenMP build (`npm run build:engine`) keeps one thread team alive between decodes, and then
 //   every core pays: 135M shape 106 vs 87 tok/s, 4 streams 150-173 vs ~105, 1.7B shape 13.6 vs 8.9.
 //   With it, auto uses all cores.
