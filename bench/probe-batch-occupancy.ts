@@ -9,6 +9,7 @@
 import { parseArgs } from "node:util";
 import { type BatchItem, getLlama, LlamaCompletion } from "node-llama-cpp";
 import { DecodeLoopControl } from "../src/engine/local/full-decode-steps.ts";
+import { wrapNativeContext } from "../test/helpers/wrap-native-context.ts";
 
 const { values } = parseArgs({
   options: {
@@ -60,25 +61,15 @@ const context = await model.createContext({
     },
   },
 });
-// Times the native decode of each step (private `_ctx`, wrapped: its methods are read-only).
-const native: Record<string | symbol, unknown> = Reflect.get(context, "_ctx");
+// Times the native decode of each step.
 let decodeMs = 0;
-Reflect.set(
-  context,
-  "_ctx",
-  new Proxy(native, {
-    get(target, key) {
-      const value = target[key];
-      if (typeof value !== "function") return value;
-      if (key !== "decodeBatch") return value.bind(target);
-      return async () => {
-        const started = performance.now();
-        await value.call(target);
-        decodeMs += performance.now() - started;
-      };
-    },
-  }),
-);
+wrapNativeContext(context, {
+  decodeBatch: async (original) => {
+    const started = performance.now();
+    await original();
+    decodeMs += performance.now() - started;
+  },
+});
 const prompt = model.tokenize("Once upon a time");
 const started = performance.now();
 let generated = 0;

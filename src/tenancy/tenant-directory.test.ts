@@ -8,7 +8,7 @@ import { QuotaLedger } from "../scheduler/quota-ledger.ts";
 import { createTenantPath } from "../scheduler/tenant-path.ts";
 import { openSqliteDatabase } from "../storage/sqlite/open-sqlite-database.ts";
 import { SqliteQuotaStore } from "./sqlite-quota-store.ts";
-import { slugify, TenantDirectory } from "./tenant-directory.ts";
+import { slugify, TenantDirectory, type TenantDirectoryOptions } from "./tenant-directory.ts";
 
 function isError(code: string, param?: string) {
   return (error: unknown) =>
@@ -176,26 +176,40 @@ test("API keys: shown once, stored hashed, authenticate with weights, revoke at 
   assert.throws(() => directory.revokeApiKey("nonsense"), isError("api_key_not_found"));
 });
 
-test("isEnforced notices keys created by another process within its cache time", async () => {
+/**
+ * Two directories over one database file, as a server and a CLI in two processes would have, with a
+ * clock the test moves for the server's caches.
+ */
+async function withTwoProcesses(
+  options: Omit<TenantDirectoryOptions, "now">,
+  use: (server: TenantDirectory, cli: TenantDirectory, advance: (ms: number) => void) => void,
+): Promise<void> {
   const folder = await mkdtemp(path.join(tmpdir(), "ostrom-tenancy-"));
   try {
     const file = path.join(folder, "ostrom.db");
     let now = 0;
     using serverDatabase = openSqliteDatabase(file);
     using cliDatabase = openSqliteDatabase(file);
-    const server = TenantDirectory.open(serverDatabase, { now: () => now, keyCountTtlMs: 1000 });
-    const cli = TenantDirectory.open(cliDatabase);
+    const server = TenantDirectory.open(serverDatabase, { ...options, now: () => now });
+    use(server, TenantDirectory.open(cliDatabase), (ms) => {
+      now += ms;
+    });
+  } finally {
+    await rm(folder, { recursive: true, force: true });
+  }
+}
+
+test("isEnforced notices keys created by another process within its cache time", async () => {
+  await withTwoProcesses({ keyCountTtlMs: 1000 }, (server, cli, advance) => {
     assert.equal(server.isEnforced(), false);
     cli.createOrganization({ name: "o" });
     cli.createTeam("o", { name: "t" });
     const { key } = cli.createApiKey({ organizationId: "o", teamId: "t", name: "k", role: "admin" });
     assert.equal(server.isEnforced(), false, "cached");
-    now += 1000;
+    advance(1000);
     assert.equal(server.isEnforced(), true);
     assert.equal(server.authenticate(key)?.role, "admin", "authentication always reads the database");
-  } finally {
-    await rm(folder, { recursive: true, force: true });
-  }
+  });
 });
 
 test("getLimits is cached, yet every change through the directory holds for the next reservation", async () => {
@@ -257,25 +271,16 @@ test("getLimits is cached, yet every change through the directory holds for the 
 });
 
 test("getLimits sees limits changed by another process within limitsTtlMs", async () => {
-  const folder = await mkdtemp(path.join(tmpdir(), "ostrom-tenancy-"));
-  try {
-    const file = path.join(folder, "ostrom.db");
-    let now = 0;
-    using serverDatabase = openSqliteDatabase(file);
-    using cliDatabase = openSqliteDatabase(file);
-    const server = TenantDirectory.open(serverDatabase, { now: () => now, limitsTtlMs: 1000 });
-    const cli = TenantDirectory.open(cliDatabase);
+  await withTwoProcesses({ limitsTtlMs: 1000 }, (server, cli, advance) => {
     cli.createOrganization({ name: "o" });
     cli.createTeam("o", { name: "t" });
     const teamPath = createTenantPath({ organizationId: "o", teamId: "t", apiKeyId: "key_00000001" });
     assert.deepEqual(server.getLimits(teamPath), { organization: {}, team: {} });
     cli.updateTeam("o", "t", { limits: { tokensPerDay: 7 } });
     assert.deepEqual(server.getLimits(teamPath).team, {}, "cached: the other process's write is not seen");
-    now += 999;
+    advance(999);
     assert.deepEqual(server.getLimits(teamPath).team, {});
-    now += 1;
+    advance(1);
     assert.deepEqual(server.getLimits(teamPath).team, { tokensPerDay: 7 }, "seen once limitsTtlMs passed");
-  } finally {
-    await rm(folder, { recursive: true, force: true });
-  }
+  });
 });

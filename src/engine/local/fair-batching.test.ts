@@ -13,6 +13,7 @@ import {
   type Token,
 } from "node-llama-cpp";
 import { getTinyModelPath } from "../../../test/helpers/test-models.ts";
+import { wrapNativeContext } from "../../../test/helpers/wrap-native-context.ts";
 import type { WorkShare } from "../engine.ts";
 import { FairBatching, type FairBatchingStep } from "./fair-batching.ts";
 
@@ -194,24 +195,16 @@ describe("fair batching on a real context", () => {
     });
     // The sequence ids node-llama-cpp hands llama.cpp, per step (its private native context, wrapped).
     const idsPerStep: number[][] = [];
-    const native: Record<string | symbol, unknown> = Reflect.get(context, "_ctx");
-    Reflect.set(
-      context,
-      "_ctx",
-      new Proxy(native, {
-        get(target, key) {
-          const value = target[key];
-          if (typeof value !== "function") return value;
-          if (key === "initBatch") idsPerStep.push([]);
-          if (key === "addToBatch")
-            return (sequenceId: number, ...rest: unknown[]) => {
-              idsPerStep.at(-1)?.push(sequenceId);
-              return value.call(target, sequenceId, ...rest);
-            };
-          return value.bind(target);
-        },
-      }),
-    );
+    wrapNativeContext(context, {
+      initBatch: (original, ...args) => {
+        idsPerStep.push([]);
+        return original(...args);
+      },
+      addToBatch: (original, sequenceId, ...rest) => {
+        idsPerStep.at(-1)?.push(sequenceId as number);
+        return original(sequenceId, ...rest);
+      },
+    });
     try {
       batching.attach(context);
       const start = model.tokenize("Once upon a time");
