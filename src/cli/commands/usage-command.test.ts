@@ -21,7 +21,7 @@ test("ostrom usage prints a table of recorded usage per bucket and group", async
       using database = openTenancyDatabase({ dataDir });
       const log = UsageLog.open(database);
       for (const [index, outcome] of (["ok", "ok", "rejected"] as const).entries())
-        log.record({
+        await log.record({
           requestId: `r${index}`,
           at,
           organizationId: "city",
