@@ -26,7 +26,7 @@ import { QuotaExceededError } from "../scheduler/quota-exceeded-error.ts";
 import type { QuotaLedger, QuotaReservation } from "../scheduler/quota-ledger.ts";
 import type { SchedulerClock } from "../scheduler/scheduler-clock.ts";
 import { systemClock } from "../scheduler/scheduler-clock.ts";
-import { getTenantNodeKeys, type TenantPath } from "../scheduler/tenant-path.ts";
+import { type TenantPath, toTenantPlace } from "../scheduler/tenant-path.ts";
 import type { UsageEndpoint, UsageOutcome, UsageRecord } from "../tenancy/usage-log.ts";
 import type { Backend } from "./backend.ts";
 import { createDispatchMetrics, type DispatchMetrics } from "./dispatch-metrics.ts";
@@ -337,7 +337,7 @@ export class Dispatcher {
         let charged = fairPromptTokens;
         let sentAny = false;
         try {
-          for await (const event of run(pool.backend, signal, toWorkShare(owner.path))) {
+          for await (const event of run(pool.backend, signal, toTenantPlace(owner.path))) {
             if (event.type === "queued") {
               yield event;
               continue;
@@ -640,18 +640,6 @@ function isRejection(error: unknown): boolean {
 function describeRejection(error: unknown): string {
   if (error instanceof QuotaExceededError) return `quota:${error.reason}`;
   return isOstromError(error) ? error.code : "unknown";
-}
-
-/** The tenant's place in the hierarchy, for engines that share each evaluation step between tenants. */
-function toWorkShare(path: TenantPath): WorkShare {
-  const keys = getTenantNodeKeys(path);
-  return {
-    key: keys.apiKey,
-    groups: [
-      { key: keys.organization, weight: path.organizationWeight },
-      { key: keys.team, weight: path.teamWeight },
-    ],
-  };
 }
 
 /** A reservation if it fits now; undefined if quota keeps it out (the caller may then wait for it). */

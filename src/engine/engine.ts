@@ -84,7 +84,7 @@ export interface WorkShare {
    * not a precomputed share, travel with the request because a share depends on who else is active,
    * which the engine sees better at each step than the dispatcher did at admission.
    */
-  groups: { key: string; weight: number }[];
+  groups: readonly { key: string; weight: number }[];
 }
 
 export interface ChatRequest {

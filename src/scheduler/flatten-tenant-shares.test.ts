@@ -2,20 +2,9 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import { FairScheduler } from "./fair-scheduler.ts";
-import { flattenTenantShares, type TenantPlace } from "./flatten-tenant-shares.ts";
+import { flattenTenantShares } from "./flatten-tenant-shares.ts";
 import { ManualClock } from "./manual-clock.ts";
-import { createTenantPath, getTenantNodeKeys, type TenantPath } from "./tenant-path.ts";
-
-function placeOf(path: TenantPath): TenantPlace {
-  const keys = getTenantNodeKeys(path);
-  return {
-    key: keys.apiKey,
-    groups: [
-      { key: keys.organization, weight: path.organizationWeight },
-      { key: keys.team, weight: path.teamWeight },
-    ],
-  };
-}
+import { createTenantPath, toTenantPlace } from "./tenant-path.ts";
 
 test("organisations by weight, teams within by weight, keys within a team equally", () => {
   const shares = flattenTenantShares([
@@ -101,10 +90,10 @@ test("property: agrees with FairScheduler.getShare when the same tenants are act
         });
         for (const path of paths)
           scheduler.enqueue({ path, priority: "interactive", promptTokens: 1, estimatedTokens: 1 });
-        const shares = flattenTenantShares(paths.map(placeOf));
+        const shares = flattenTenantShares(paths.map(toTenantPlace));
         for (const path of paths) {
           const expected = scheduler.getShare(path);
-          const actual = shares.get(getTenantNodeKeys(path).apiKey) ?? 0;
+          const actual = shares.get(toTenantPlace(path).key) ?? 0;
           assert.ok(Math.abs(expected - actual) < 1e-12, `${expected} vs ${actual}`);
         }
         const total = [...shares.values()].reduce((sum, share) => sum + share, 0);

@@ -1,5 +1,6 @@
 // Who a request belongs to, as the scheduler and quota ledger see it: organisation → team → API key,
 // with the weights used for fair sharing. Pure data; knows nothing of how tenants are stored.
+import type { TenantPlace } from "./flatten-tenant-shares.ts";
 
 export type OrganizationId = string & { readonly __organizationId: never };
 export type TeamId = string & { readonly __teamId: never };
@@ -59,4 +60,16 @@ export function getTenantNodeKeys(path: TenantPath): { organization: string; tea
   const team = `team:${JSON.stringify([path.organizationId, path.teamId])}`;
   const apiKey = `key:${JSON.stringify([path.organizationId, path.teamId, path.apiKeyId])}`;
   return { organization, team, apiKey };
+}
+
+/** The path as a place in the hierarchy (organisation, then team, each with its weight), keyed by node. */
+export function toTenantPlace(path: TenantPath): TenantPlace {
+  const keys = getTenantNodeKeys(path);
+  return {
+    key: keys.apiKey,
+    groups: [
+      { key: keys.organization, weight: path.organizationWeight },
+      { key: keys.team, weight: path.teamWeight },
+    ],
+  };
 }

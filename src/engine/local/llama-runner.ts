@@ -405,34 +405,27 @@ async function loadLlama(
 ): Promise<{ llama: Llama; engineBuild: EngineBuild; threads: number }> {
   const cores = os.availableParallelism();
   const wantsTeam = configuredThreads === 0 ? cores >= 2 : configuredThreads >= 2;
-  const openMp = wantsTeam ? await loadOpenMpBuild() : undefined;
+  const llama = (wantsTeam && (await tryOpenMpBuild())) || (await getLlama(prebuiltOptions));
   const plan = resolveThreadCount({
     configured: configuredThreads,
     cores,
-    openMpBuildAvailable: openMp !== undefined,
+    openMpBuildAvailable: llama.buildType === "localBuild",
   });
-  if (openMp && plan.build === "openmp")
-    return { llama: openMp, engineBuild: "openmp", threads: plan.threads };
-  await openMp?.dispose();
-  const llama = await getLlama({ gpu: false, build: "never", ...llamaLogOptions });
-  return { llama, engineBuild: "prebuilt", threads: plan.threads };
+  return { llama, engineBuild: plan.build, threads: plan.threads };
 }
 
-/** The local OpenMP build, or undefined when there is none. */
-async function loadOpenMpBuild(): Promise<Llama | undefined> {
+const prebuiltOptions = { gpu: false, build: "never", ...llamaLogOptions } as const;
+
+/**
+ * The local OpenMP build when it exists; otherwise the prebuilt binaries, which `getLlama` falls back
+ * to (the `cmakeOptions` only name the build folder to look for). Undefined if loading failed.
+ */
+async function tryOpenMpBuild(): Promise<Llama | undefined> {
   try {
-    const llama = await getLlama({
-      gpu: false,
-      build: "never",
-      cmakeOptions: { GGML_OPENMP: "ON" },
-      ...llamaLogOptions,
-    });
-    if (llama.buildType === "localBuild") return llama;
-    await llama.dispose();
+    return await getLlama({ ...prebuiltOptions, cmakeOptions: { GGML_OPENMP: "ON" } });
   } catch {
-    // No local build.
+    return undefined;
   }
-  return undefined;
 }
 
 function toSamplingOptions(sampling: SamplingOptions) {

@@ -200,7 +200,7 @@ export class LocalEngine implements Engine {
     this.#options.log?.(
       `model ${model.ref} loaded (pid ${runner.pid}, context ${runner.info.contextSize} × ${runner.info.parallel}, ` +
         `${runner.info.threads} threads, ${runner.info.engineBuild} engine, ~${formatMiB(memoryBytes)} estimated)` +
-        describeEngineUpgrade(runner.info),
+        describeEngineUpgrade(runner.info, this.#options.threads),
     );
     return loaded;
   }
@@ -266,12 +266,15 @@ function formatMiB(bytes: number): string {
   return `${Math.round(bytes / 1024 / 1024)} MiB`;
 }
 
-/** A hint when a model runs on fewer cores than it could, for want of the OpenMP build. */
-function describeEngineUpgrade(info: RunnerModelInfo): string {
+/**
+ * A hint when a model runs on fewer cores than it could for want of the OpenMP build: with auto threads
+ * on several cores, a runner is on the prebuilt engine only when that build is missing.
+ */
+function describeEngineUpgrade(info: RunnerModelInfo, configuredThreads: number): string {
   const cores = os.availableParallelism();
-  if (info.engineBuild !== "prebuilt" || info.threads >= cores) return "";
+  if (configuredThreads !== 0 || info.engineBuild !== "prebuilt" || info.threads >= cores) return "";
   return (
     `; \`npm run build:engine\` (once, ~15 min) would let models use all ${cores} cores: ` +
-    "1.5x faster decoding on a 1.7B model here (docs/benchmarks.md)"
+    "~1.45x faster decoding on a 1.7B model here (docs/benchmarks.md)"
   );
 }
