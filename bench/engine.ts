@@ -298,6 +298,8 @@ function startOstromServe(
       String(port),
       "--data-dir",
       dataDir,
+      "--engine-build",
+      "off",
       ...(threads === undefined ? [] : ["--threads", String(threads)]),
     ],
     env: ostromEnv(dataDir, threads, maxTokens),

@@ -145,6 +145,7 @@ async function main() {
       port: "0",
       "data-dir": dataDir,
       "pull-on-start": "false",
+      "engine-build": "off",
       backend: [`steady=${upstream.url}`],
       "backend-concurrency": String(concurrency),
       "max-queue": "1000",

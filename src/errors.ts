@@ -214,6 +214,12 @@ export const errorCatalog = {
     description:
       "A model's detached signature does not verify against its sha256 digest and the given public key, or the key or signature file is malformed; nothing was imported.",
   },
+  engine_build_failed: {
+    status: 500,
+    type: "server_error",
+    description:
+      "The OpenMP engine could not be built from the llama.cpp source node-llama-cpp ships (a build tool is missing or the compiler failed); the prebuilt engine stays in use.",
+  },
   invalid_configuration: {
     status: 500,
     type: "server_error",

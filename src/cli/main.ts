@@ -9,6 +9,7 @@ import type { Command } from "./command.ts";
 import { askCommand } from "./commands/ask-command.ts";
 import { assessCommand } from "./commands/assess-command.ts";
 import { bomCommand } from "./commands/bom-command.ts";
+import { buildEngineCommand } from "./commands/build-engine-command.ts";
 import { chatCommand } from "./commands/chat-command.ts";
 import { declareCommand } from "./commands/declare-command.ts";
 import { importCommand } from "./commands/import-command.ts";
@@ -42,6 +43,7 @@ const commands: Command[] = [
   tenantCommand,
   keyCommand,
   usageCommand,
+  buildEngineCommand,
 ];
 
 function formatUsage(): string {

@@ -63,13 +63,25 @@ export const configSchema = {
     env: "OSTROM_THREADS",
     default: 0,
     defaultText:
-      "0 (auto: all cores available with the OpenMP engine build of `npm run build:engine`, " +
+      "0 (auto: all cores available with the OpenMP engine build (see --engine-build), " +
       "else one less than the cores, at least 1)",
     min: 0,
     max: 1024,
     description:
       "CPU threads per model for inference. Never set more than the cores you have: an oversubscribed " +
       "thread pool spin-waits and runs 1000x slower. See docs/benchmarks.md for why auto chooses as it does.",
+  }),
+  engineBuild: defineOption({
+    kind: "string",
+    flag: "--engine-build",
+    env: "OSTROM_ENGINE_BUILD",
+    default: "background",
+    choices: ["background", "off"],
+    description:
+      "`background`: when models may use several cores and the OpenMP engine build is missing, `ostrom serve` " +
+      "builds it at the lowest CPU priority (once, ~4 min on 2 idle cores; needs cmake, g++ and git; kept in " +
+      "<data-dir>/engine and restored after a reinstall) and models switch to it when they are next idle. " +
+      "`off`: never (`ostrom build-engine` builds it in the foreground).",
   }),
   contextSize: defineOption({
     kind: "integer",

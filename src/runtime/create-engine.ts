@@ -1,11 +1,10 @@
-// Builds the engine a configuration asks for. Today that is the local node-llama-cpp engine; remote
-// engines will be chosen here too, so callers never name an implementation.
+// Builds the local node-llama-cpp engine a configuration asks for. Remote engines are backends of the
+// dispatcher (create-dispatcher.ts), built from `--backend`.
 import type { Config } from "../config/config-schema.ts";
-import type { Engine } from "../engine/engine.ts";
 import { LocalEngine } from "../engine/local/local-engine.ts";
 import type { Logger } from "../util/logger.ts";
 
-export function createEngine(config: Config, log: Logger): Engine {
+export function createEngine(config: Config, log: Logger): LocalEngine {
   return new LocalEngine({
     threads: config.threads,
     contextSize: config.contextSize,

@@ -11,6 +11,7 @@ import { ModelProvenanceService } from "../runtime/model-provenance-service.ts";
 import { openKnowledgeService } from "../runtime/open-knowledge-service.ts";
 import { openStore } from "../runtime/open-store.ts";
 import { openTenancy } from "../runtime/open-tenancy.ts";
+import { startEngineBuild } from "../runtime/start-engine-build.ts";
 import type { Logger } from "../util/logger.ts";
 import { toModelHandle } from "./app-context.ts";
 import { createApp } from "./create-app.ts";
@@ -81,11 +82,13 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
         "`ostrom tenant add ORG --team TEAM` and `ostrom key create ORG/TEAM --name NAME --role admin` to require keys and serve others",
     );
   void ensureDefaultModel(store, config, log);
+  const engineBuild = startEngineBuild(config, log, () => engine.reloadWhenIdle());
 
   let shutdownPromise: Promise<void> | undefined;
   const shutdown = () => {
     shutdownPromise ??= (async () => {
       draining = true;
+      const buildStopped = engineBuild.stop();
       log.info(`draining ${dispatcher.pendingRequests} in-flight request(s) before exit`);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       const deadline = Date.now() + config.shutdownTimeout * 1000;
@@ -99,6 +102,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
       await ledger.flush().catch((error) => log.warn(`could not write the last quota usage: ${error}`));
       tenancy[Symbol.dispose]();
       await engine[Symbol.asyncDispose]();
+      await buildStopped;
       knowledge[Symbol.dispose]();
       log.info("stopped");
     })();

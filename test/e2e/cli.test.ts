@@ -18,7 +18,13 @@ interface CliResult {
 
 function startCli(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", cliEntry, ...args], {
-    env: { ...process.env, OSTROM_THREADS: "1", OSTROM_PULL_ON_START: "false", ...env },
+    env: {
+      ...process.env,
+      OSTROM_THREADS: "1",
+      OSTROM_PULL_ON_START: "false",
+      OSTROM_ENGINE_BUILD: "off",
+      ...env,
+    },
     stdio: ["pipe", "pipe", "pipe"],
   });
 }

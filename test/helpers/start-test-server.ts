@@ -20,7 +20,14 @@ export async function startTestServer(
 ): Promise<TestServer> {
   const dataDir = await createTempDir("ostrom-data-");
   const config = loadConfig({
-    args: { port: "0", "data-dir": dataDir, "pull-on-start": "false", threads: "1", ...args },
+    args: {
+      port: "0",
+      "data-dir": dataDir,
+      "pull-on-start": "false",
+      "engine-build": "off",
+      threads: "1",
+      ...args,
+    },
     env: {},
   });
   const store = await openStore(config);

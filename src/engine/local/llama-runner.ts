@@ -33,7 +33,7 @@ import type {
 } from "../engine.ts";
 import { StopSequenceFilter } from "../stop-sequence-filter.ts";
 import { FairBatching } from "./fair-batching.ts";
-import { type EngineBuild, resolveThreadCount } from "./resolve-thread-count.ts";
+import { type EngineBuild, resolveThreadCount, wantsThreadTeam } from "./resolve-thread-count.ts";
 import type {
   RunnerChatRequest,
   RunnerCompletionRequest,
@@ -396,7 +396,7 @@ const llamaLogOptions = {
 
 /**
  * The engine build and thread count to run with (resolve-thread-count.ts): the local OpenMP build made
- * by `npm run build:engine` when it exists and more than one thread is wanted (persistent threads
+ * by openmp-build.ts when it exists and more than one thread is wanted (persistent threads
  * instead of threads created per decode), else node-llama-cpp's prebuilt binaries. Never builds or
  * downloads anything.
  */
@@ -404,8 +404,9 @@ async function loadLlama(
   configuredThreads: number,
 ): Promise<{ llama: Llama; engineBuild: EngineBuild; threads: number }> {
   const cores = os.availableParallelism();
-  const wantsTeam = configuredThreads === 0 ? cores >= 2 : configuredThreads >= 2;
-  const llama = (wantsTeam && (await tryOpenMpBuild())) || (await getLlama(prebuiltOptions));
+  const llama =
+    (wantsThreadTeam(configuredThreads, cores) && (await tryOpenMpBuild())) ||
+    (await getLlama(prebuiltOptions));
   const plan = resolveThreadCount({
     configured: configuredThreads,
     cores,

@@ -43,6 +43,8 @@ interface LoadedModel {
   lastUsed: number;
   idleTimer: NodeJS.Timeout | undefined;
   expiresAt: number | undefined;
+  /** The `#generation` it was started in; an older one is unloaded as soon as it is idle. */
+  generation: number;
 }
 
 export class LocalEngine implements Engine {
@@ -51,6 +53,8 @@ export class LocalEngine implements Engine {
   readonly #loading = new Map<string, Promise<LoadedModel>>();
   #pendingRequests = 0;
   #disposed = false;
+  /** Bumped by `reloadWhenIdle`: runners started before it are replaced once idle. */
+  #generation = 0;
   /** Aborts runners still loading when the engine is disposed. */
   readonly #disposeController = new AbortController();
 
@@ -94,6 +98,15 @@ export class LocalEngine implements Engine {
     this.#loaded.delete(digest);
     clearTimeout(loaded.idleTimer);
     await loaded.runner.stop();
+  }
+
+  /**
+   * Unloads every model now or, when busy, as soon as it is idle, so that its next request starts a new
+   * runner: used when a faster engine build has been installed. Requests keep being served meanwhile.
+   */
+  reloadWhenIdle(): void {
+    this.#generation += 1;
+    for (const [digest, loaded] of this.#loaded) if (loaded.runner.idle) void this.unload(digest);
   }
 
   listLoaded(): LoadedModelInfo[] {
@@ -155,6 +168,7 @@ export class LocalEngine implements Engine {
   }
 
   async #startRunner(model: ModelHandle): Promise<LoadedModel> {
+    const generation = this.#generation;
     const info = await readGgufInfo(model.path);
     const contextSize = Math.min(
       this.#options.contextSize,
@@ -195,6 +209,7 @@ export class LocalEngine implements Engine {
       lastUsed: Date.now(),
       idleTimer: undefined,
       expiresAt: undefined,
+      generation,
     };
     this.#loaded.set(model.digest, loaded);
     this.#options.log?.(
@@ -240,6 +255,10 @@ export class LocalEngine implements Engine {
   #scheduleUnload(digest: string, loaded: LoadedModel): void {
     clearTimeout(loaded.idleTimer);
     if (!loaded.runner.idle) return;
+    if (loaded.generation !== this.#generation) {
+      void this.unload(digest);
+      return;
+    }
     loaded.expiresAt = Date.now() + this.#options.keepAliveMs;
     loaded.idleTimer = setTimeout(() => {
       if (this.#loaded.get(digest) === loaded && loaded.runner.idle) void this.unload(digest);
@@ -274,7 +293,8 @@ function describeEngineUpgrade(info: RunnerModelInfo, configuredThreads: number)
   const cores = os.availableParallelism();
   if (configuredThreads !== 0 || info.engineBuild !== "prebuilt" || info.threads >= cores) return "";
   return (
-    `; \`npm run build:engine\` (once, ~15 min) would let models use all ${cores} cores: ` +
-    "~1.45x faster decoding on a 1.7B model here (docs/benchmarks.md)"
+    `; the OpenMP engine build would let models use all ${cores} cores (~1.45x faster decoding on a 1.7B ` +
+    "model here, docs/benchmarks.md): `ostrom serve` builds it in the background unless --engine-build off, " +
+    "or run `ostrom build-engine`"
   );
 }

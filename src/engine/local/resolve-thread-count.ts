@@ -4,7 +4,7 @@
 //   shape a second thread always loses (97 vs 60 tok/s); on a 1.7B shape it wins on a quiet machine
 //   (14 vs 9) and halves speed under load (4.9 vs 8.9). Auto stays at one core spare with them: never
 //   the collapse, and the JavaScript threads that drive generation keep a core.
-// - The OpenMP build (`npm run build:engine`) keeps one thread team alive between decodes, and then
+// - The OpenMP build (openmp-build.ts; `ostrom serve` makes it in the background) keeps one thread team alive between decodes, and then
 //   every core pays: 135M shape 106 vs 87 tok/s, 4 streams 150-173 vs ~105, 1.7B shape 13.6 vs 8.9.
 //   With it, auto uses all cores.
 // An explicit count is kept; the OpenMP build is used for it from 2 threads up (at one thread there is
@@ -24,6 +24,11 @@ export interface ThreadCountOptions {
 export interface ThreadPlan {
   threads: number;
   build: EngineBuild;
+}
+
+/** Whether a runner may compute with several threads, which is when the OpenMP build pays. */
+export function wantsThreadTeam(configured: number, cores: number): boolean {
+  return configured === 0 ? cores >= 2 : configured >= 2;
 }
 
 export function resolveThreadCount({
