@@ -1,8 +1,13 @@
 // The load generator of the gateway benchmark, run by bench/gateway.ts as its own process so that the
-// load does not share an event loop with either server. Open loop: request i to each target is sent at
-// its scheduled time whether or not earlier ones have finished, so a slow server cannot slow the load
-// down and hide its own latency. The two targets (Ostrom and the upstream directly) get the same rate,
-// interleaved request by request, so that whatever else the shared machine does hits both alike.
+// load does not share an event loop with any server. Two modes:
+//   - open loop (default): request i to each target is sent at its scheduled time whether or not
+//     earlier ones have finished, so a slow server cannot slow the load down and hide its own latency.
+//     The targets (the upstream directly, Ostrom, and with `--floor` a minimal proxy) get the same
+//     rate, interleaved request by request, so that whatever else the shared machine does hits all alike;
+//   - closed loop (`closed` in the plan): one target at a time, `inFlight` requests always outstanding
+//     (a new one as soon as one ends) for `requests` requests, in rounds that alternate the targets.
+//     This saturates the target, so the CPU it spends per request can be read from /proc with little
+//     background noise: the parent reads it between the "measuring" and "closed-run" messages.
 // Keep-alive agents with a generous socket limit: connection set-up is not what is measured. An error on
 // a reused connection is reported as such ("ECONNRESET (reused connection)").
 //
@@ -22,6 +27,19 @@ export interface GatewayLoadPlan {
   phases: ("non-streaming" | "streaming")[];
   /** A request that takes longer is abandoned and counted as an error. */
   requestTimeoutMs: number;
+  /** Closed loop instead of open: `rate`, `warmupSeconds` and `durationSeconds` are then unused. */
+  closed?: ClosedLoopPlan;
+}
+
+export interface ClosedLoopPlan {
+  /** Requests kept outstanding at all times. */
+  inFlight: number;
+  /** Measured requests per target per round. */
+  requests: number;
+  /** Unmeasured requests per target before the first round of each phase. */
+  warmupRequests: number;
+  /** Rounds per phase; each round runs every target once, in an order that alternates by round. */
+  rounds: number;
 }
 
 export interface TargetResult {
@@ -46,6 +64,17 @@ export interface Percentiles {
 
 export type GatewayLoadMessage =
   | { event: "measuring"; phase: string }
+  /** Closed loop: `target` alone is about to be loaded for a measured round. */
+  | { event: "measuring"; phase: string; target: string; round: number }
+  /** Closed loop: the round of `target` is over. */
+  | {
+      event: "closed-run";
+      phase: string;
+      target: string;
+      round: number;
+      seconds: number;
+      result: TargetResult;
+    }
   | {
       event: "phase";
       phase: string;
@@ -211,6 +240,58 @@ function runWindow(
   });
 }
 
+/** Runs `count` requests to one target with `inFlight` always outstanding; resolves when all ended. */
+function runClosed(
+  targetIndex: number,
+  streaming: boolean,
+  count: number,
+  inFlight: number,
+): Promise<{ recorder: Recorder; seconds: number }> {
+  const recorder: Recorder = { sent: 0, ok: 0, errors: new Map(), latencies: [], firstBytes: [] };
+  const startedAt = performance.now();
+  return new Promise((resolve) => {
+    let outstanding = 0;
+    const sendNext = () => {
+      if (recorder.sent === count) {
+        if (outstanding === 0) resolve({ recorder, seconds: (performance.now() - startedAt) / 1000 });
+        return;
+      }
+      recorder.sent += 1;
+      outstanding += 1;
+      sendRequest(targetIndex, streaming, (outcome) => {
+        outstanding -= 1;
+        if (outcome.ok) {
+          recorder.ok += 1;
+          recorder.latencies.push(outcome.ms);
+          recorder.firstBytes.push(outcome.firstByteMs);
+        } else {
+          recorder.errors.set(outcome.reason, (recorder.errors.get(outcome.reason) ?? 0) + 1);
+        }
+        sendNext();
+      });
+    };
+    for (let index = 0; index < Math.min(inFlight, count); index++) sendNext();
+    if (count === 0) resolve({ recorder, seconds: 0 });
+  });
+}
+
+function toTargetResult(
+  recorder: Recorder,
+  index: number,
+  seconds: number,
+  streaming: boolean,
+): TargetResult {
+  return {
+    target: plan.targets[index]!.name,
+    sent: recorder.sent,
+    ok: recorder.ok,
+    errors: Object.fromEntries(recorder.errors),
+    achievedPerSecond: round(recorder.ok / seconds),
+    latencyMs: summarize(recorder.latencies),
+    firstByteMs: streaming ? summarize(recorder.firstBytes) : undefined,
+  };
+}
+
 function summarize(values: number[]): Percentiles {
   const sorted = Float64Array.from(values).sort();
   const at = (p: number) =>
@@ -225,6 +306,29 @@ function round(value: number): number {
 
 for (const phase of plan.phases) {
   const streaming = phase === "streaming";
+  const closed = plan.closed;
+  if (closed) {
+    for (const [index] of plan.targets.entries())
+      await runClosed(index, streaming, closed.warmupRequests, closed.inFlight);
+    for (let pass = 0; pass < closed.rounds; pass++) {
+      for (let step = 0; step < plan.targets.length; step++) {
+        // Alternate the order by round, so that no target always follows the same one.
+        const index = pass % 2 === 0 ? step : plan.targets.length - 1 - step;
+        const target = plan.targets[index]!.name;
+        emit({ event: "measuring", phase, target, round: pass });
+        const { recorder, seconds } = await runClosed(index, streaming, closed.requests, closed.inFlight);
+        emit({
+          event: "closed-run",
+          phase,
+          target,
+          round: pass,
+          seconds: round(seconds),
+          result: toTargetResult(recorder, index, seconds, streaming),
+        });
+      }
+    }
+    continue;
+  }
   if (plan.warmupSeconds > 0) await runWindow(streaming, plan.warmupSeconds, false);
   emit({ event: "measuring", phase });
   const { recorders, lags } = await runWindow(streaming, plan.durationSeconds, true);
@@ -233,15 +337,9 @@ for (const phase of plan.phases) {
     phase,
     seconds: plan.durationSeconds,
     sendLagMs: summarize(lags),
-    targets: recorders.map((recorder, index) => ({
-      target: plan.targets[index]!.name,
-      sent: recorder.sent,
-      ok: recorder.ok,
-      errors: Object.fromEntries(recorder.errors),
-      achievedPerSecond: round(recorder.ok / plan.durationSeconds),
-      latencyMs: summarize(recorder.latencies),
-      firstByteMs: streaming ? summarize(recorder.firstBytes) : undefined,
-    })),
+    targets: recorders.map((recorder, index) =>
+      toTargetResult(recorder, index, plan.durationSeconds, streaming),
+    ),
   });
 }
 for (const agent of agents) agent.destroy();

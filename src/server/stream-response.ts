@@ -13,7 +13,9 @@
 // An item that is not ready by the end of the turn is waited for with what was gathered already sent.
 // When the whole answer is ready before the response starts, it is sent as one body (headers and all
 // in one write, with a Content-Length) instead of a stream, whose headers go out in a write of their own.
+// Items that are `SerializedJson` (src/util/serialized-json.ts) are written as they are.
 import type { Logger } from "../util/logger.ts";
+import { stringifyJson } from "../util/serialized-json.ts";
 import { toErrorResponse, toErrorResponseParts } from "./error-response.ts";
 
 const encoder = new TextEncoder();
@@ -30,13 +32,13 @@ interface StreamFormat {
 
 const sseFormat: StreamFormat = {
   contentType: "text/event-stream; charset=utf-8",
-  encode: (value) => `data: ${JSON.stringify(value)}\n\n`,
+  encode: (value) => `data: ${stringifyJson(value)}\n\n`,
   end: "data: [DONE]\n\n",
 };
 
 const ndjsonFormat: StreamFormat = {
   contentType: "application/x-ndjson",
-  encode: (value) => `${JSON.stringify(value)}\n`,
+  encode: (value) => `${stringifyJson(value)}\n`,
 };
 
 /** `headers` are added to the response, e.g. the served model's provenance. */

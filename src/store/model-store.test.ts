@@ -151,6 +151,43 @@ describe("ModelStore", () => {
     assert.equal(await store.has("Bad Name"), false);
   });
 
+  test("has remembers a missing name, and forgets it when the store itself writes any manifest", async () => {
+    const root = path.join(workDir, `store-absent-${++storeCounter}`, "models");
+    // An hour: within the test, only the store's own writes can make `has` look again.
+    const store = await ModelStore.open(root, { absentTtlMs: 3_600_000 });
+    // Another process's store (the CLI beside a server): its writes are not seen within the TTL.
+    const other = await ModelStore.open(root);
+    assert.equal(await store.has("remote-name"), false);
+    assert.equal(await store.has("ns/pulled:v1"), false);
+
+    await other.importFile(modelA, { name: "remote-name" });
+    assert.equal(await store.has("remote-name"), false, "another process's write waits for the TTL");
+
+    // An import through this store: every remembered "no" is forgotten, not only its own name's.
+    const imported = await store.importFile(modelB, { name: "unrelated" });
+    assert.equal(await store.has("remote-name"), true);
+    assert.equal(await store.has("unrelated"), true);
+
+    // Naming an existing blob (what a pull ends with) forgets them too.
+    assert.equal(await store.has("ns/pulled:v1"), false);
+    await store.tag(imported.digest, "ns/pulled:v1", { kind: "pull", location: "https://example.test/m" });
+    assert.equal(await store.has("ns/pulled:v1"), true);
+
+    // A removed name is missing again at once (only "no" answers are remembered).
+    await store.remove("ns/pulled:v1");
+    assert.equal(await store.has("ns/pulled:v1"), false);
+    assert.equal((await store.resolve("unrelated")).ref, "unrelated:latest");
+  });
+
+  test("has with absentTtlMs 0 looks at the disk every time", async () => {
+    const root = path.join(workDir, `store-absent-${++storeCounter}`, "models");
+    const store = await ModelStore.open(root, { absentTtlMs: 0 });
+    const other = await ModelStore.open(root);
+    assert.equal(await store.has("late"), false);
+    await other.importFile(modelA, { name: "late" });
+    assert.equal(await store.has("late"), true);
+  });
+
   test("a manifest whose blob is missing is neither listed nor resolvable", async () => {
     const store = await openFreshStore();
     const entry = await store.importFile(modelA, { name: "gone" });

@@ -73,6 +73,13 @@ export interface ModelStoreOptions {
   staleTempMs?: number;
   /** Resumable partial downloads untouched for this long are deleted by `open`. Default: 7 days. */
   stalePartialMs?: number;
+  /**
+   * How long `has` trusts an earlier "no such model" without looking at the disk again: it is asked on
+   * every request for a remote model. Any manifest written through this store forgets those answers at
+   * once; this bounds how long a model added by another process (the CLI beside a running server)
+   * stays unseen by `has`. 0 turns the cache off. Default: 1000 ms.
+   */
+  absentTtlMs?: number;
 }
 
 export interface ImportFileOptions {
@@ -116,6 +123,9 @@ const defaultStaleTempMs = 24 * hourMs;
 const defaultStalePartialMs = 7 * 24 * hourMs;
 const tempFilePattern = /^(\d+)-[0-9a-f]+\.[a-z-]+\.tmp$/;
 const partialKeyPattern = /^[a-z0-9-]+$/;
+const defaultAbsentTtlMs = 1000;
+/** Distinct absent names remembered at most; the cache is emptied when it is full. */
+const maxAbsentNames = 1024;
 
 export class ModelStore {
   /** Absolute root directory of the store. */
@@ -125,8 +135,13 @@ export class ModelStore {
   readonly tmpDir: string;
   /** Tail of the queue of in-process operations that must not interleave (see `#exclusive`). */
   #queue: Promise<unknown> = Promise.resolve();
+  readonly #absentTtlMs: number;
+  /** Canonical refs `has` found without a manifest, since `#absentSince` (see `absentTtlMs`). */
+  #absent = new Set<string>();
+  #absentSince = 0;
 
-  private constructor(root: string) {
+  private constructor(root: string, absentTtlMs: number) {
+    this.#absentTtlMs = absentTtlMs;
     this.root = root;
     this.blobsDir = path.join(root, "blobs");
     this.manifestsDir = path.join(root, "manifests");
@@ -135,7 +150,7 @@ export class ModelStore {
 
   /** Opens (creating if needed) the store at `root` and deletes stale temp files. */
   static async open(root: string, options: ModelStoreOptions = {}): Promise<ModelStore> {
-    const store = new ModelStore(path.resolve(root));
+    const store = new ModelStore(path.resolve(root), options.absentTtlMs ?? defaultAbsentTtlMs);
     await fs.mkdir(store.blobsDir, { recursive: true });
     await fs.mkdir(store.manifestsDir, { recursive: true });
     await fs.mkdir(store.tmpDir, { recursive: true });
@@ -183,7 +198,8 @@ export class ModelStore {
    * Whether a model named `ref` is in the store (damaged or not), i.e. has a manifest; cheap, unlike a
    * failed `resolve`. Asked on every request for a remote model, hence one synchronous `stat` that does
    * not throw when the file is missing: the promise API's open-fail-and-throw cost ~4 % of the gateway's
-   * CPU (docs/benchmarks.md).
+   * CPU (docs/benchmarks.md). A "no" is then remembered for `absentTtlMs` (the `stat` was ~1.4 %), and
+   * forgotten as soon as this store writes any manifest.
    */
   async has(ref: string): Promise<boolean> {
     let parsed: ReturnType<typeof parseModelName>;
@@ -192,9 +208,17 @@ export class ModelStore {
     } catch {
       return false;
     }
-    return (
-      statSync(this.#manifestPath(parsed.name, parsed.tag), { throwIfNoEntry: false })?.isFile() === true
-    );
+    const now = Date.now();
+    if (this.#absent.size > 0 && now - this.#absentSince >= this.#absentTtlMs) this.#absent.clear();
+    if (this.#absent.has(parsed.ref)) return false;
+    const found =
+      statSync(this.#manifestPath(parsed.name, parsed.tag), { throwIfNoEntry: false })?.isFile() === true;
+    if (!found && this.#absentTtlMs > 0) {
+      if (this.#absent.size >= maxAbsentNames) this.#absent.clear();
+      if (this.#absent.size === 0) this.#absentSince = now;
+      this.#absent.add(parsed.ref);
+    }
+    return found;
   }
 
   /** The model named `ref` (`name[:tag]`), or `model_not_found` with suggestions. */
@@ -413,6 +437,9 @@ export class ModelStore {
       }
       await syncDirectory(path.dirname(target));
     } finally {
+      // Once the rename has completed (or failed): a "no" that `has` remembered before it is dropped,
+      // and every `has` from now on finds the file.
+      this.#absent.clear();
       await removeFileQuietly(temp);
     }
     return this.#toEntry(manifest);

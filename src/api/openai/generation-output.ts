@@ -1,6 +1,9 @@
 // Turns the engine's generation events into OpenAI output: stream chunks for SSE, or one collected
-// result for non-streaming responses. Pure over the event iterable.
+// result for non-streaming responses. Pure over the event iterable. The text chunks of a stream (all
+// but the first, which carries the role) come pre-serialised from a per-answer template
+// (src/util/serialized-json.ts): the same JSON as the object form, for a fraction of the work.
 import type { FinishReason, GenerationEvent, TokenUsage, ToolCall } from "../../engine/engine.ts";
+import { createStringSlotTemplate, type SerializedJson } from "../../util/serialized-json.ts";
 import {
   type ResponseHead,
   toChatChunk,
@@ -35,9 +38,15 @@ export async function* toChatChunks(
   includeUsage: boolean,
 ) {
   let started = false;
+  let textChunk: ((text: string) => SerializedJson) | undefined;
   for await (const event of events) {
     if (event.type === "queued") {
       yield toQueueChunk(head, "chat.completion.chunk", event.position);
+      continue;
+    }
+    if (started && event.type === "text") {
+      textChunk ??= createStringSlotTemplate((content) => toChatChunk(head, { content }, null));
+      yield textChunk(event.text);
       continue;
     }
     const role = started ? {} : { role: "assistant" as const };
@@ -61,13 +70,15 @@ export async function* toCompletionChunks(
   events: AsyncIterable<GenerationEvent>,
   includeUsage: boolean,
 ) {
+  let textChunk: ((text: string) => SerializedJson) | undefined;
   for await (const event of events) {
     if (event.type === "queued") {
       yield toQueueChunk(head, "text_completion", event.position);
       continue;
     }
     if (event.type === "text") {
-      yield toCompletion(head, event.text, null);
+      textChunk ??= createStringSlotTemplate((text) => toCompletion(head, text, null));
+      yield textChunk(event.text);
       continue;
     }
     yield toCompletion(head, "", event.finishReason);
