@@ -31,6 +31,7 @@ export function startEngineBuild(config: Config, log: Logger, onInstalled: () =>
         log: (message) => log.info(message),
         signal: controller.signal,
         priority: 19,
+        skipAfterFailure: true,
       });
       if (outcome === "installed") return;
       log.info(

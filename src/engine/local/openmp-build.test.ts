@@ -146,6 +146,34 @@ describe("installOpenMpBuild", () => {
     assert.equal(await installOpenMpBuild(options), "built", "a later attempt can build");
   });
 
+  test("after a failed build, background builds give up at once until a build succeeds", async () => {
+    const failing = {
+      ...options,
+      compile: async () => {
+        throw new OstromError("engine_build_failed", "the compiler failed");
+      },
+    };
+    await assert.rejects(installOpenMpBuild(failing), /the compiler failed/);
+    let compiled = false;
+    const background = {
+      ...options,
+      skipAfterFailure: true,
+      compile: async (workPackageDir: string) => {
+        compiled = true;
+        await writeBuild(workPackageDir);
+      },
+    };
+    await assert.rejects(installOpenMpBuild(background), /An earlier OpenMP engine build failed/);
+    assert.equal(compiled, false);
+    // `ostrom build-engine` tries again; once it succeeds, the marker is gone.
+    assert.equal(await installOpenMpBuild(options), "built");
+    await rm(path.join(project.packageDir, "llama", "localBuilds"), { recursive: true });
+    const keyDir = path.join(project.cacheDir, (await readdir(project.cacheDir))[0]!);
+    await rm(path.join(keyDir, folder), { recursive: true });
+    assert.equal(await installOpenMpBuild(background), "built");
+    assert.equal(compiled, true);
+  });
+
   test("a compile that ends without a complete build is an engine_build_failed error", async () => {
     await assert.rejects(
       installOpenMpBuild({ ...options, compile: async () => undefined }),

@@ -9,7 +9,19 @@
 // its `source build` command; nothing here loads the addon.
 import { execFile, spawn } from "node:child_process";
 import { createWriteStream, existsSync } from "node:fs";
-import { cp, mkdir, open, readdir, readFile, rename, rm, stat, symlink, unlink } from "node:fs/promises";
+import {
+  cp,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  symlink,
+  unlink,
+  writeFile,
+} from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +40,12 @@ export interface OpenMpBuildOptions {
   priority?: number;
   /** Also copy the compiler's output here (the log file always gets it). */
   output?: NodeJS.WritableStream;
+  /**
+   * Whether to give up at once when an earlier build with this cache failed (a compiler error repeats):
+   * background builds do, so a server does not spend minutes of CPU on the same failure at every
+   * start; `ostrom build-engine` tries again.
+   */
+  skipAfterFailure?: boolean;
   /** Compiles in a prepared workspace package; the default runs node-llama-cpp's `source build`. */
   compile?: (workspacePackageDir: string, context: CompileContext) => Promise<void>;
 }
@@ -95,24 +113,38 @@ export async function installOpenMpBuild(options: OpenMpBuildOptions): Promise<O
     if (options.compile === undefined) await assertToolchain();
     const workRoot = path.join(keyDir, "work");
     const logFile = path.join(keyDir, "build.log");
+    const failedMarker = path.join(keyDir, "build-failed");
+    if (options.skipAfterFailure && (await stat(failedMarker).catch(() => undefined)))
+      throw new OstromError(
+        "engine_build_failed",
+        `An earlier OpenMP engine build failed (see ${logFile}); \`ostrom build-engine\` tries again.`,
+      );
     options.log(
       `building the OpenMP engine in ${workRoot} (about 4 minutes on 2 quiet cores; log: ${logFile})`,
     );
     const workPackageDir = await prepareBuildWorkspace(packageDir, workRoot);
     const compile = options.compile ?? compileWithNodeLlamaCpp;
-    await compile(workPackageDir, {
-      logFile,
-      signal,
-      priority: options.priority ?? 0,
-      output: options.output,
-    });
-    signal?.throwIfAborted();
-    const folder = await findOpenMpBuild(workPackageDir);
-    if (!folder)
-      throw new OstromError(
-        "engine_build_failed",
-        `The engine build ended without a complete OpenMP build in ${workPackageDir}; see ${logFile}.`,
-      );
+    let folder: string | undefined;
+    try {
+      await compile(workPackageDir, {
+        logFile,
+        signal,
+        priority: options.priority ?? 0,
+        output: options.output,
+      });
+      signal?.throwIfAborted();
+      folder = await findOpenMpBuild(workPackageDir);
+      if (!folder)
+        throw new OstromError(
+          "engine_build_failed",
+          `The engine build ended without a complete OpenMP build in ${workPackageDir}; see ${logFile}.`,
+        );
+    } catch (error) {
+      // A cancelled build has not failed; a compiler error would fail again the same way.
+      if (!signal?.aborted) await writeFile(failedMarker, `${new Date().toISOString()}\n`);
+      throw error;
+    }
+    await rm(failedMarker, { force: true });
     await copyAtomically(
       path.join(workPackageDir, "llama", "localBuilds", folder),
       path.join(keyDir, folder),
