@@ -5,7 +5,12 @@
 import os from "node:os";
 import path from "node:path";
 import type { Config } from "../config/config-schema.ts";
-import { installOpenMpBuild, resolveNodeLlamaCppDir } from "../engine/local/openmp-build.ts";
+import {
+  installOpenMpBuild,
+  type OpenMpBuildOptions,
+  type OpenMpBuildOutcome,
+  resolveNodeLlamaCppDir,
+} from "../engine/local/openmp-build.ts";
 import { wantsThreadTeam } from "../engine/local/resolve-thread-count.ts";
 import type { Logger } from "../util/logger.ts";
 
@@ -14,9 +19,21 @@ export interface EngineBuildTask {
   stop(): Promise<void>;
 }
 
-/** Where builds are kept across reinstalls: `<data-dir>/engine`. */
-export function engineCacheDir(config: Config): string {
-  return path.join(config.dataDir, "engine");
+/**
+ * Installs the OpenMP build for the node-llama-cpp this process runs, keeping builds in
+ * `<data-dir>/engine` (what `ostrom serve` does in the background and `ostrom build-engine` in front).
+ */
+export function installEngineBuild(
+  config: Config,
+  log: Logger,
+  options: Omit<OpenMpBuildOptions, "packageDir" | "cacheDir" | "log">,
+): Promise<OpenMpBuildOutcome> {
+  return installOpenMpBuild({
+    packageDir: resolveNodeLlamaCppDir(),
+    cacheDir: path.join(config.dataDir, "engine"),
+    log: (message) => log.info(message),
+    ...options,
+  });
 }
 
 export function startEngineBuild(config: Config, log: Logger, onInstalled: () => void): EngineBuildTask {
@@ -25,10 +42,7 @@ export function startEngineBuild(config: Config, log: Logger, onInstalled: () =>
   const controller = new AbortController();
   const done = (async () => {
     try {
-      const outcome = await installOpenMpBuild({
-        packageDir: resolveNodeLlamaCppDir(),
-        cacheDir: engineCacheDir(config),
-        log: (message) => log.info(message),
+      const outcome = await installEngineBuild(config, log, {
         signal: controller.signal,
         priority: 19,
         skipAfterFailure: true,

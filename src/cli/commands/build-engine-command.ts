@@ -1,7 +1,6 @@
 // `ostrom build-engine`: builds (or restores) the OpenMP engine in the foreground, with the compiler's
 // output on stderr. `ostrom serve` does the same in the background unless `--engine-build off`.
-import { installOpenMpBuild, resolveNodeLlamaCppDir } from "../../engine/local/openmp-build.ts";
-import { engineCacheDir } from "../../runtime/start-engine-build.ts";
+import { installEngineBuild } from "../../runtime/start-engine-build.ts";
 import type { Command } from "../command.ts";
 
 export const buildEngineCommand: Command = {
@@ -15,10 +14,7 @@ export const buildEngineCommand: Command = {
     const onInterrupt = () => controller.abort(new Error("interrupted"));
     process.once("SIGINT", onInterrupt);
     try {
-      const outcome = await installOpenMpBuild({
-        packageDir: resolveNodeLlamaCppDir(),
-        cacheDir: engineCacheDir(config),
-        log: (message) => log.info(message),
+      const outcome = await installEngineBuild(config, log, {
         signal: controller.signal,
         output: stderr,
       });
