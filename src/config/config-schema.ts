@@ -263,6 +263,15 @@ export const configSchema = {
     description:
       "Longest silence allowed inside a remote backend's streamed answer before it counts as broken.",
   }),
+  backendResponseTimeout: defineOption({
+    kind: "seconds",
+    flag: "--backend-response-timeout",
+    env: "OSTROM_BACKEND_RESPONSE_TIMEOUT",
+    default: 600,
+    min: 1,
+    description:
+      "Longest wait, after connecting, for a remote backend's whole answer to a request whose client did not stream (Ostrom then asks the backend for a whole answer too, and the backend sends nothing while it generates). The default matches the OpenAI clients' own timeout.",
+  }),
   maxUploadBytes: defineOption({
     kind: "bytes",
     flag: "--max-upload-bytes",

@@ -26,7 +26,7 @@ export function createDispatchMetrics(registry = new MetricsRegistry()) {
     timeToFirstToken: registry.register(
       new Histogram(
         "ostrom_time_to_first_token_seconds",
-        "From arrival to the first generated token.",
+        "From arrival to the first generated text (a whole answer asked of a remote backend: to the answer).",
         secondsBuckets,
       ),
     ),

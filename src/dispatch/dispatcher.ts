@@ -343,6 +343,9 @@ export class Dispatcher {
               continue;
             }
             if (event.type === "text") {
+              // Time to first token: when the first text reached the dispatcher. For a request whose
+              // client did not stream, a remote engine asks its upstream for the whole answer and
+              // hands it on in one event, so there it is the time until the whole answer arrived.
               firstTokenAt ??= this.#clock.now();
               pool.scheduler.reportTokens(ticket, 1);
               charged += 1;

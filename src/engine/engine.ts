@@ -95,6 +95,12 @@ export interface ChatRequest {
   tools: ToolDefinition[];
   toolChoice: ToolChoice;
   owner?: WorkShare;
+  /**
+   * Whether the consumer reads the answer as it is generated (default true). `false`: only the whole
+   * answer is used (a non-streamed API response), so an engine may deliver it as one text event and
+   * `done`; a remote engine then asks its upstream for a non-streamed answer. The local engine ignores it.
+   */
+  stream?: boolean;
 }
 
 export interface CompletionRequest {
@@ -103,6 +109,8 @@ export interface CompletionRequest {
   sampling: SamplingOptions;
   responseFormat: ResponseFormat;
   owner?: WorkShare;
+  /** As for chat: `false` when only the whole answer is used. */
+  stream?: boolean;
 }
 
 export interface EmbeddingRequest {

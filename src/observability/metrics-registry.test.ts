@@ -23,3 +23,19 @@ test("renders counters, gauges and cumulative histograms in Prometheus text form
   assert.match(text, /^demo_seconds_count 3$/m);
   assert.throws(() => registry.register(new Counter("demo_total", "Again.")), /twice/);
 });
+
+test("a series is named by its label set: any order, the same series; values that would run together, different ones", () => {
+  const counter = new Counter("pairs_total", "Pairs.");
+  counter.inc({ model: "m", backend: "b" });
+  counter.inc({ backend: "b", model: "m" }, 2);
+  assert.equal(counter.get({ model: "m", backend: "b" }), 3);
+  // Joined naively these two would both read "a" + "b:c" / "a:b" + "c".
+  counter.inc({ a: "b:c" });
+  counter.inc({ "a:b": "c" }, 5);
+  assert.equal(counter.get({ a: "b:c" }), 1);
+  assert.equal(counter.get({ "a:b": "c" }), 5);
+  counter.inc({ x: "1", y: "" });
+  assert.equal(counter.get({ x: "1" }), 0);
+  assert.equal(counter.get({ y: "", x: "1" }), 1);
+  assert.equal(counter.render().length, 2 + 4);
+});

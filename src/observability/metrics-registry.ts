@@ -24,9 +24,20 @@ function formatNumber(value: number): string {
   return Number.isNaN(value) ? "NaN" : String(value);
 }
 
-/** Same labels in any order, same key. Sorted by code unit: `localeCompare` cost ~1 % of a proxied request. */
+/**
+ * Same labels in any order, same key: names sorted by code unit, each name and value prefixed by its
+ * length so that no two label sets share a key. Built by concatenation, ~4× cheaper than the sorted
+ * entries as JSON (six updates per proxied request).
+ */
 function seriesKey(labels: Labels): string {
-  return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const names = Object.keys(labels);
+  if (names.length > 1) names.sort();
+  let key = "";
+  for (const name of names) {
+    const value = labels[name] ?? "";
+    key += `${name.length}:${name}${value.length}:${value}`;
+  }
+  return key;
 }
 
 export class Counter implements Metric {

@@ -37,6 +37,7 @@ export async function createDispatcher(options: CreateDispatcherOptions): Promis
           baseUrl: spec.baseUrl,
           connectTimeoutMs: config.backendConnectTimeout * 1000,
           idleTimeoutMs: config.backendIdleTimeout * 1000,
+          responseTimeoutMs: config.backendResponseTimeout * 1000,
           ...(apiKeys.has(spec.name) ? { apiKey: apiKeys.get(spec.name) as string } : {}),
         }),
         capacity: config.backendConcurrency,

@@ -54,22 +54,47 @@ export function createTenantPath(options: CreateTenantPathOptions): TenantPath {
   };
 }
 
-/** Stable string keys of the three nodes of a path, unique across the whole hierarchy. */
-export function getTenantNodeKeys(path: TenantPath): { organization: string; team: string; apiKey: string } {
-  const organization = `org:${path.organizationId}`;
-  const team = `team:${JSON.stringify([path.organizationId, path.teamId])}`;
-  const apiKey = `key:${JSON.stringify([path.organizationId, path.teamId, path.apiKeyId])}`;
-  return { organization, team, apiKey };
+export interface TenantNodeKeys {
+  readonly organization: string;
+  readonly team: string;
+  readonly apiKey: string;
 }
 
-/** The path as a place in the hierarchy (organisation, then team, each with its weight), keyed by node. */
+// A request's path is asked for its keys by the quota ledger, the fair scheduler and the dispatcher,
+// several times per request: remembered per path object (paths are immutable), they are built once.
+const nodeKeysByPath = new WeakMap<TenantPath, TenantNodeKeys>();
+const placeByPath = new WeakMap<TenantPath, TenantPlace>();
+
+/** Stable string keys of the three nodes of a path, unique across the whole hierarchy. */
+export function getTenantNodeKeys(path: TenantPath): TenantNodeKeys {
+  let keys = nodeKeysByPath.get(path);
+  if (keys === undefined) {
+    keys = Object.freeze({
+      organization: `org:${path.organizationId}`,
+      team: `team:${JSON.stringify([path.organizationId, path.teamId])}`,
+      apiKey: `key:${JSON.stringify([path.organizationId, path.teamId, path.apiKeyId])}`,
+    });
+    nodeKeysByPath.set(path, keys);
+  }
+  return keys;
+}
+
+/**
+ * The path as a place in the hierarchy (organisation, then team, each with its weight), keyed by node.
+ * The same frozen object for the same path object.
+ */
 export function toTenantPlace(path: TenantPath): TenantPlace {
-  const keys = getTenantNodeKeys(path);
-  return {
-    key: keys.apiKey,
-    groups: [
-      { key: keys.organization, weight: path.organizationWeight },
-      { key: keys.team, weight: path.teamWeight },
-    ],
-  };
+  let place = placeByPath.get(path);
+  if (place === undefined) {
+    const keys = getTenantNodeKeys(path);
+    place = Object.freeze({
+      key: keys.apiKey,
+      groups: Object.freeze([
+        Object.freeze({ key: keys.organization, weight: path.organizationWeight }),
+        Object.freeze({ key: keys.team, weight: path.teamWeight }),
+      ]),
+    });
+    placeByPath.set(path, place);
+  }
+  return place;
 }

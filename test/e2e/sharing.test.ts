@@ -143,6 +143,8 @@ describe("remote backends", () => {
     });
     assert.equal(answer.choices[0]?.message.content, [0, 1, 2, 3].map(fakeToken).join(""));
     assert.equal(answer.usage?.completion_tokens, 4);
+    // The client did not stream, so neither did the upstream's answer.
+    assert.equal((second.requests.at(-1)?.body as { stream?: unknown } | undefined)?.stream, false);
     const stream = await server.client.chat.completions.create({
       model: "remote-model",
       messages: [{ role: "user", content: "hello" }],
@@ -182,26 +184,43 @@ describe("remote backends", () => {
 });
 
 describe("remote backend timeouts", () => {
-  test("a backend that does not answer within --backend-connect-timeout fails with the configured time", async () => {
-    const upstream = await startFakeOpenAIUpstream({ models: ["slow-model"], tokens: 2 });
-    const server = await startTestServer(
-      {},
-      { backend: [`slow=${upstream.url}`], "backend-connect-timeout": "1" },
-    );
-    try {
-      await upstream.behave({ kind: "hang" });
-      const response = await fetch(`${server.url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ model: "slow-model", messages: [{ role: "user", content: "hello?" }] }),
-      });
-      assert.equal(response.status, 503);
-      const body = (await response.json()) as { error: { code: string; message: string } };
-      assert.equal(body.error.code, "backend_unavailable");
-      assert.match(body.error.message, /within 1000 ms/);
-    } finally {
-      await server.shutdown();
-      await upstream.close();
-    }
-  });
+  // A streamed answer's headers may take the connect timeout; a whole (non-streamed) answer, which the
+  // upstream sends only once generated, the connect timeout plus the response timeout. A timeout takes
+  // the backend out of placement, so each case has a server of its own.
+  for (const [stream, ms] of [
+    [true, 1000],
+    [false, 3000],
+  ] as const) {
+    test(`a backend that does not answer in time fails with the configured time (stream: ${stream})`, async () => {
+      const upstream = await startFakeOpenAIUpstream({ models: ["slow-model"], tokens: 2 });
+      const server = await startTestServer(
+        {},
+        {
+          backend: [`slow=${upstream.url}`],
+          "backend-connect-timeout": "1",
+          "backend-idle-timeout": "1",
+          "backend-response-timeout": "2",
+        },
+      );
+      try {
+        await upstream.behave({ kind: "hang" });
+        const response = await fetch(`${server.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            model: "slow-model",
+            stream,
+            messages: [{ role: "user", content: "hello?" }],
+          }),
+        });
+        assert.equal(response.status, 503);
+        const body = (await response.json()) as { error: { code: string; message: string } };
+        assert.equal(body.error.code, "backend_unavailable");
+        assert.match(body.error.message, new RegExp(`within ${ms} ms`));
+      } finally {
+        await server.shutdown();
+        await upstream.close();
+      }
+    });
+  }
 });

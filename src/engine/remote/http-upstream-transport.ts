@@ -1,4 +1,5 @@
-// The UpstreamTransport Ostrom uses: node:http (or node:https) with a keep-alive agent. Chosen over
+// The UpstreamTransport Ostrom uses for https:// upstreams (http:// ones go over the cheaper
+// socket-upstream-transport.ts): node:https (or node:http) with a keep-alive agent. Chosen over
 // `fetch` for its cost: undici's fetch builds a web Request, Headers, an AbortSignal per request and a
 // web ReadableStream for the body, which was ~15 % of Ostrom's CPU when proxying small answers (see
 // docs/benchmarks.md, "Gateway overhead"); node:http hands over the socket's buffers as they come.
@@ -104,17 +105,61 @@ export class HttpUpstreamTransport implements UpstreamTransport {
   }
 }
 
+/**
+ * The answer's body is pulled piece by piece from 'data' events, the message paused while a piece waits
+ * unread. Lighter than the stream's async iterator (no generator, no end-of-stream watcher per answer).
+ */
 function toUpstreamResponse(message: http.IncomingMessage): UpstreamResponse {
-  const body = message[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const pieces: Buffer[] = [];
+  let ended = false;
+  let failure: unknown;
+  let waiter: { resolve(piece: Buffer | undefined): void; reject(error: unknown): void } | undefined;
+  const take = (): Buffer | undefined => {
+    const piece = pieces.shift();
+    if (pieces.length === 0 && !ended) message.resume();
+    return piece;
+  };
+  const wake = () => {
+    const current = waiter;
+    if (current === undefined) return;
+    if (pieces.length > 0) current.resolve(take());
+    else if (failure !== undefined) current.reject(failure);
+    else if (ended) current.resolve(undefined);
+    else return;
+    waiter = undefined;
+  };
+  message.on("data", (piece: Buffer) => {
+    pieces.push(piece);
+    if (waiter === undefined) message.pause();
+    else wake();
+  });
+  message.on("end", () => {
+    ended = true;
+    wake();
+  });
+  message.on("error", (error) => {
+    failure ??= error;
+    wake();
+  });
+  message.on("close", () => {
+    if (!ended)
+      failure ??= Object.assign(new Error("Premature close"), { code: "ERR_STREAM_PREMATURE_CLOSE" });
+    wake();
+  });
   return {
     status: message.statusCode ?? 0,
     getHeader(name) {
       const value = message.headers[name];
       return Array.isArray(value) ? value.join(", ") : value;
     },
-    async read() {
-      const next = await body.next();
-      return next.done ? undefined : next.value;
+    read() {
+      if (pieces.length > 0) return Promise.resolve(take());
+      if (failure !== undefined) return Promise.reject(failure);
+      if (ended) return Promise.resolve(undefined);
+      if (waiter !== undefined) return Promise.reject(new Error("read() while a read is pending"));
+      return new Promise((resolve, reject) => {
+        waiter = { resolve, reject };
+      });
     },
     cancel() {
       message.destroy();

@@ -91,7 +91,8 @@ describe("RemoteEngine against a fake OpenAI upstream", () => {
 
   test("chat streams the text as deltas, then one done with the upstream's usage", async () => {
     const events = await collect(engine.chat(chatRequest(), signal));
-    assert.equal(events.filter((event) => event.type === "text").length, 16);
+    // The fake sends the whole answer in one write: what arrives together goes on together.
+    assert.ok(events.filter((event) => event.type === "text").length >= 1);
     assert.equal(textOf(events), expectedText(16));
     assert.deepEqual(doneOf(events), {
       type: "done",
@@ -498,14 +499,23 @@ describe("RemoteEngine reading hand-made streams", () => {
     },
   ];
 
-  test("the same events whatever the byte boundary the stream is split at", async () => {
+  test("the same text and done whatever the byte boundary the stream is split at", async () => {
     for (let split = 0; split <= bytes.length; split++) {
       const engine = engineFor(fetchStreaming([bytes.subarray(0, split), bytes.subarray(split)]));
-      assert.deepEqual(await collect(engine.chat(chatRequest(), signal)), expected, `split at byte ${split}`);
+      const events = await collect(engine.chat(chatRequest(), signal));
+      assert.equal(textOf(events), "Café → 🙂", `split at byte ${split}`);
+      assert.deepEqual(doneOf(events), expected.at(-1), `split at byte ${split}`);
+      // Each read's events go on as (at most) one text event.
+      assert.ok(events.length <= 3, `split at byte ${split}`);
     }
   });
 
-  test("the same events when every byte arrives alone", async () => {
+  test("events that arrive in one read go on as one text event", async () => {
+    const events = await collect(engineFor(fetchStreaming([bytes])).chat(chatRequest(), signal));
+    assert.deepEqual(events, [{ type: "text", text: "Café → 🙂" }, expected.at(-1)]);
+  });
+
+  test("each event its own text event when every byte arrives alone", async () => {
     const pieces = Array.from(bytes, (byte) => Uint8Array.of(byte));
     assert.deepEqual(await collect(engineFor(fetchStreaming(pieces)).chat(chatRequest(), signal)), expected);
   });
@@ -589,5 +599,230 @@ describe("RemoteEngine reading hand-made streams", () => {
   test("embeddings that do not match the inputs: backend_unavailable", async () => {
     const engine = engineFor(async () => Response.json({ data: [{ index: 0, embedding: [1] }] }));
     await rejectsWith(() => engine.embed({ model, inputs: ["a", "b"] }, signal), "backend_unavailable");
+  });
+});
+
+describe("RemoteEngine asked for the whole answer (stream: false)", () => {
+  let upstream: FakeUpstream;
+  const signal = new AbortController().signal;
+  const encoder = new TextEncoder();
+  const engineFor = (fetchFn: typeof fetch, options: Partial<RemoteEngineOptions> = {}) =>
+    new RemoteEngine({ name: "made", baseUrl: "http://127.0.0.1:9/v1", fetch: fetchFn, ...options });
+
+  before(async () => {
+    upstream = await startFakeOpenAIUpstream();
+  });
+  after(async () => {
+    await upstream.close();
+  });
+
+  test("one non-streamed upstream request; one text event and the same done as when streamed", async () => {
+    await using remote = new RemoteEngine({ name: "fake", baseUrl: upstream.url });
+    const streamed = await collect(remote.chat(chatRequest(), signal));
+    const whole = await collect(remote.chat(chatRequest({ stream: false }), signal));
+    const received = upstream.requests.at(-1);
+    assert.equal(received?.headers.accept, "application/json");
+    const body = received?.body as Record<string, unknown>;
+    assert.equal(body.stream, false);
+    assert.equal(body.stream_options, undefined, "stream_options only with a stream");
+    assert.deepEqual(whole, [{ type: "text", text: expectedText(16) }, doneOf(streamed)]);
+    assert.equal(remote.pendingRequests, 0);
+  });
+
+  test("completions, max_tokens (finish reason length) and a JSON schema are asked the same way", async () => {
+    await using remote = new RemoteEngine({ name: "fake", baseUrl: upstream.url });
+    const responseFormat = { type: "json_schema", schema: { type: "object" } } as const;
+    const events = await collect(
+      remote.complete(
+        completionRequest({ sampling: { maxTokens: 3 }, responseFormat, stream: false }),
+        signal,
+      ),
+    );
+    assert.deepEqual(events, [
+      { type: "text", text: expectedText(3) },
+      {
+        type: "done",
+        finishReason: "length",
+        usage: { promptTokens: 4, completionTokens: 3 },
+        toolCalls: [],
+      },
+    ]);
+    assert.deepEqual(upstream.requests.at(-1)?.body, {
+      model: "fake-model",
+      prompt: "Once upon a time",
+      max_tokens: 3,
+      response_format: { type: "json_schema", json_schema: { name: "response", schema: { type: "object" } } },
+      stream: false,
+    });
+  });
+
+  test("tool calls come whole with done, and no text event", async () => {
+    await using remote = new RemoteEngine({ name: "fake", baseUrl: upstream.url });
+    const tools = [{ name: "forecast", parameters: { type: "object" } }];
+    const events = await collect(
+      remote.chat(chatRequest({ tools, toolChoice: { type: "auto" }, stream: false }), signal),
+    );
+    assert.deepEqual(events, [
+      {
+        type: "done",
+        finishReason: "tool_calls",
+        usage: { promptTokens: 4, completionTokens: 3 },
+        toolCalls: [{ id: "call_fake_0", name: "forecast", arguments: fakeToolArguments }],
+      },
+    ]);
+  });
+
+  test("refusals keep their meaning; an unavailable upstream is backend_unavailable before any event", async () => {
+    const failing = await startFakeOpenAIUpstream({ contextTokens: 3 });
+    try {
+      await using remote = new RemoteEngine({ name: "failing", baseUrl: failing.url });
+      await rejectsWith(
+        () => collect(remote.chat(chatRequest({ stream: false }), signal)),
+        "context_length_exceeded",
+      );
+      await failing.behave({ kind: "status", status: 503, headers: { "retry-after": "7" } });
+      await rejectsWith(
+        () => collect(remote.chat(chatRequest({ stream: false }), signal)),
+        "backend_unavailable",
+      );
+      await failing.behave({ kind: "reset" });
+      await rejectsWith(
+        () => collect(remote.chat(chatRequest({ stream: false }), signal)),
+        "backend_unavailable",
+      );
+      assert.equal(remote.pendingRequests, 0);
+    } finally {
+      await failing.close();
+    }
+  });
+
+  test("the wait for a whole answer is bounded by the connect timeout plus the response timeout", async () => {
+    const stuck = await startFakeOpenAIUpstream();
+    await stuck.behave({ kind: "hang" });
+    try {
+      await using remote = new RemoteEngine({
+        name: "stuck",
+        baseUrl: stuck.url,
+        connectTimeoutMs: 60,
+        idleTimeoutMs: 10,
+        responseTimeoutMs: 40,
+      });
+      await rejectsWith(
+        () => collect(remote.chat(chatRequest({ stream: false }), signal)),
+        "backend_unavailable",
+        (error) => assert.match(error.message, /did not answer within 100 ms/),
+      );
+      // A streamed request still waits for its headers only as long as the connect timeout.
+      await rejectsWith(
+        () => collect(remote.chat(chatRequest(), signal)),
+        "backend_unavailable",
+        (error) => assert.match(error.message, /did not answer within 60 ms/),
+      );
+    } finally {
+      await stuck.close();
+    }
+  });
+
+  test("without usage from the upstream: completion tokens ≈ characters / 4, prompt tokens likewise", async () => {
+    const answer = {
+      choices: [{ index: 0, message: { role: "assistant", content: "0123456789" }, finish_reason: "stop" }],
+    };
+    await using remote = engineFor(async () => Response.json(answer));
+    assert.deepEqual(await collect(remote.chat(chatRequest({ stream: false }), signal)), [
+      { type: "text", text: "0123456789" },
+      {
+        type: "done",
+        finishReason: "stop",
+        usage: { promptTokens: Math.ceil("tell me a story".length / 4), completionTokens: 3 },
+        toolCalls: [],
+      },
+    ]);
+  });
+
+  test("an error in a 200 answer is mapped like an HTTP error; a body that is no answer is backend_unavailable", async () => {
+    const error = {
+      error: { message: "prompt is too long for this model", code: 400, type: "BadRequestError" },
+    };
+    await using erring = engineFor(async () => Response.json(error));
+    await rejectsWith(
+      () => collect(erring.chat(chatRequest({ stream: false }), signal)),
+      "invalid_parameter",
+    );
+    for (const body of [
+      "not json",
+      "[1]",
+      '{"choices":{}}',
+      '{"choices":[{"index":0,"message":{"tool_calls":[7]}}]}',
+    ]) {
+      await using broken = engineFor(
+        async () => new Response(body, { headers: { "content-type": "application/json" } }),
+      );
+      await rejectsWith(
+        () => collect(broken.chat(chatRequest({ stream: false }), signal)),
+        "backend_unavailable",
+        (thrown) => assert.match(thrown.message, /does not speak the OpenAI API/),
+      );
+    }
+  });
+
+  test("an upstream that streams although asked not to is read as a stream", async () => {
+    const stream = [
+      'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n',
+      'data: {"choices":[{"index":0,"delta":{"content":"b"},"finish_reason":"stop"}]}\n\n',
+      "data: [DONE]\n\n",
+    ].join("");
+    await using remote = engineFor(fetchStreaming([encoder.encode(stream)]));
+    const events = await collect(remote.chat(chatRequest({ stream: false }), signal));
+    assert.equal(textOf(events), "ab");
+    assert.equal(doneOf(events).finishReason, "stop");
+  });
+
+  test("an answer that stops arriving: backend_unavailable after idleTimeoutMs, with no event", async () => {
+    const stalling: typeof fetch = async (_url, init) =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          start(controller) {
+            controller.enqueue(encoder.encode('{"choices":[{"index":0,'));
+            init?.signal?.addEventListener("abort", () => controller.error(new Error("aborted")));
+          },
+        }),
+        { status: 200, headers: { "content-type": "application/json" } },
+      );
+    await using remote = engineFor(stalling, { idleTimeoutMs: 50 });
+    const events: GenerationEvent[] = [];
+    await rejectsWith(
+      async () => {
+        for await (const event of remote.chat(chatRequest({ stream: false }), signal)) events.push(event);
+      },
+      "backend_unavailable",
+      (error) => assert.match(error.message, /sent nothing for 50 ms after 0 event/),
+    );
+    assert.deepEqual(events, []);
+  });
+
+  test("an answer larger than maxResponseBytes: backend_unavailable", async () => {
+    const answer = { choices: [{ index: 0, message: { content: "x".repeat(200) }, finish_reason: "stop" }] };
+    await using remote = engineFor(async () => Response.json(answer), { maxResponseBytes: 100 });
+    await rejectsWith(
+      () => collect(remote.chat(chatRequest({ stream: false }), signal)),
+      "backend_unavailable",
+      (error) => assert.match(error.message, /larger than 100 bytes/),
+    );
+  });
+
+  test("the client going away while the answer is awaited: the upstream request is torn down", async () => {
+    const slow = await startFakeOpenAIUpstream();
+    await slow.behave({ kind: "hang" });
+    try {
+      await using remote = new RemoteEngine({ name: "slow", baseUrl: slow.url });
+      const controller = new AbortController();
+      const pending = collect(remote.chat(chatRequest({ stream: false }), controller.signal));
+      while (slow.requests.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      controller.abort();
+      await rejectsWith(() => pending, "request_cancelled");
+      assert.equal(remote.pendingRequests, 0);
+    } finally {
+      await slow.close();
+    }
   });
 });

@@ -1,7 +1,14 @@
 // The remote engine: an Engine in front of one OpenAI-compatible upstream (vLLM, llama.cpp's server,
-// Ollama's /v1). Requests are translated to OpenAI JSON, always streamed from the upstream (one reading
-// path for every answer), and its SSE stream is turned back into Ostrom's generation events. The
-// request's `model.ref` is the model's name upstream.
+// Ollama's /v1). Requests are translated to OpenAI JSON and streamed from the upstream, whose SSE stream
+// is turned back into Ostrom's generation events. A request whose consumer only wants the whole answer
+// (`stream: false` on the engine request: a non-streamed API response) asks the upstream for one JSON
+// answer instead and yields it as one text event and `done` (the same events, fewer of them: no SSE
+// decoding, one JSON parse instead of ~20). In a stream, the text of the events that arrive in one
+// read is handed on as one text event. The request's `model.ref` is the model's name upstream.
+//
+// An upstream says nothing while it generates a non-streamed answer, so for those the wait for the
+// response headers is bounded by the connect timeout plus the response timeout (630 s by default, as
+// long as the OpenAI clients wait), instead of by the connect timeout alone.
 //
 // Errors are shaped for the dispatcher (src/dispatch/): anything that means "this backend cannot serve
 // now" — refused connection, DNS failure, no answer in time, upstream 5xx/429, a stream that breaks —
@@ -21,6 +28,7 @@ import type {
 } from "../engine.ts";
 import { FetchUpstreamTransport } from "./fetch-upstream-transport.ts";
 import { HttpUpstreamTransport } from "./http-upstream-transport.ts";
+import { SocketUpstreamTransport } from "./socket-upstream-transport.ts";
 import { SseDecoder, SseEventTooLargeError } from "./sse-decoder.ts";
 import { MalformedChunkError, StreamAssembler } from "./stream-assembler.ts";
 import { toOpenAIChatBody, toOpenAICompletionBody } from "./to-openai-request.ts";
@@ -42,11 +50,17 @@ export interface RemoteEngineOptions {
   connectTimeoutMs?: number;
   /** Longest silence allowed inside a streamed answer before it counts as broken. Default 120 000. */
   idleTimeoutMs?: number;
+  /**
+   * Milliseconds, after the connect timeout, for the whole answer to a non-streamed request (the
+   * upstream is silent while it generates it). Default 600 000.
+   */
+  responseTimeoutMs?: number;
   /** Longest JSON answer read (embeddings, model lists), in bytes. Default 256 MiB. */
   maxResponseBytes?: number;
   /**
-   * For tests: talk to the upstream through this `fetch` instead of node:http with a keep-alive agent
-   * (http-upstream-transport.ts), e.g. to hand-make streams.
+   * For tests: talk to the upstream through this `fetch` instead of HTTP on pooled sockets
+   * (socket-upstream-transport.ts; https:// upstreams: node:https, http-upstream-transport.ts), e.g. to
+   * hand-make streams.
    */
   fetch?: typeof fetch;
 }
@@ -58,6 +72,8 @@ const drainTimeoutMs = 1000;
 
 interface UpstreamCall {
   controller: AbortController;
+  /** How long the upstream may take to send its response headers. */
+  headersTimeoutMs: number;
   /** Why the call was aborted by Ostrom itself, if it was. */
   reason: "connect_timeout" | "idle_timeout" | "disposed" | undefined;
   end(): void;
@@ -69,6 +85,7 @@ export class RemoteEngine implements Engine {
   readonly #apiKey: string | undefined;
   readonly #connectTimeoutMs: number;
   readonly #idleTimeoutMs: number;
+  readonly #responseTimeoutMs: number;
   readonly #maxResponseBytes: number;
   readonly #transport: UpstreamTransport;
   readonly #calls = new Set<UpstreamCall>();
@@ -81,11 +98,14 @@ export class RemoteEngine implements Engine {
     this.#apiKey = options.apiKey;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 120_000;
+    this.#responseTimeoutMs = options.responseTimeoutMs ?? 600_000;
     this.#maxResponseBytes = options.maxResponseBytes ?? 256 * 1024 * 1024;
     this.#transport =
-      options.fetch === undefined
-        ? new HttpUpstreamTransport(this.#baseUrl)
-        : new FetchUpstreamTransport(this.#baseUrl, options.fetch);
+      options.fetch !== undefined
+        ? new FetchUpstreamTransport(this.#baseUrl, options.fetch)
+        : this.#baseUrl.startsWith("http://")
+          ? new SocketUpstreamTransport(this.#baseUrl)
+          : new HttpUpstreamTransport(this.#baseUrl);
   }
 
   /** Requests sent to the upstream and not yet finished. */
@@ -172,12 +192,29 @@ export class RemoteEngine implements Engine {
     promptChars: number,
     signal: AbortSignal,
   ): AsyncGenerator<GenerationEvent> {
-    const call = this.#beginCall(signal);
+    const whole = body.stream === false;
+    const call = this.#beginCall(
+      signal,
+      whole ? this.#connectTimeoutMs + this.#responseTimeoutMs : this.#connectTimeoutMs,
+    );
     this.#pendingRequests += 1;
     let drained = false;
     try {
       const response = await this.#send("POST", path, body, model.ref, call, signal);
       const assembler = new StreamAssembler(promptChars);
+      // An upstream that streams although asked not to is read as a stream.
+      if (whole && !isEventStream(response)) {
+        const text = await this.#readWholeAnswer(response, call, signal);
+        drained = true;
+        if (text === undefined) {
+          yield assembler.finish(true);
+          return;
+        }
+        const event = this.#acceptWhole(assembler, text, model.ref);
+        if (event !== undefined) yield event;
+        yield assembler.finish();
+        return;
+      }
       const decoder = new SseDecoder();
       let events = 0;
       for (;;) {
@@ -206,21 +243,27 @@ export class RemoteEngine implements Engine {
           if (error instanceof SseEventTooLargeError) throw this.#malformed(error.message);
           throw error;
         }
+        // The text of all events that arrived in one read goes on as one event: they arrived
+        // together, so nobody could see any of it sooner, and each event handed on costs a step of
+        // every generator between here and the client's socket.
+        let text = "";
         for (const data of payloads) {
           if (data.trim() === "[DONE]") {
             // Read what is left (normally just the end of the chunked body) in the background, so
             // that the keep-alive connection goes back to the pool instead of being torn down.
             drained = true;
             void drainResponse(response, call);
+            if (text !== "") yield { type: "text", text };
             yield assembler.finish();
             return;
           }
           const event = this.#accept(assembler, data, model.ref);
-          if (event !== undefined) {
+          if (event?.type === "text") {
             events += 1;
-            yield event;
+            text += event.text;
           }
         }
+        if (text !== "") yield { type: "text", text };
         if (chunk === undefined) {
           if (!assembler.finished) {
             throw this.#broken(call, events, new Error("the stream ended before a finish reason"));
@@ -238,6 +281,69 @@ export class RemoteEngine implements Engine {
     }
   }
 
+  /**
+   * The body of a non-streamed answer, read with the idle timeout between its pieces and bounded by
+   * `maxResponseBytes`; undefined when the client went away while it was read.
+   */
+  async #readWholeAnswer(
+    response: UpstreamResponse,
+    call: UpstreamCall,
+    signal: AbortSignal,
+  ): Promise<string | undefined> {
+    const pieces: Uint8Array[] = [];
+    let bytes = 0;
+    for (;;) {
+      let piece: Uint8Array | undefined;
+      const idleTimer = setTimeout(() => {
+        this.#abortCall(call, "idle_timeout");
+        response.cancel();
+      }, this.#idleTimeoutMs);
+      try {
+        piece = await response.read();
+      } catch (error) {
+        if (signal.aborted && call.reason === undefined) return undefined;
+        throw this.#broken(call, 0, error);
+      } finally {
+        clearTimeout(idleTimer);
+      }
+      if (piece === undefined) break;
+      bytes += piece.byteLength;
+      if (bytes > this.#maxResponseBytes) {
+        response.cancel();
+        throw this.#malformed(`its answer is larger than ${this.#maxResponseBytes} bytes`);
+      }
+      pieces.push(piece);
+    }
+    const only = pieces.length === 1 ? pieces[0] : undefined;
+    return only !== undefined ? utf8.decode(only) : utf8.decode(Buffer.concat(pieces));
+  }
+
+  /** A whole answer: its text event, if any; an error the upstream reports in a 200 answer throws. */
+  #acceptWhole(assembler: StreamAssembler, text: string, model: string): GenerationEvent | undefined {
+    let answer: unknown;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      throw this.#malformed("its answer is not JSON");
+    }
+    if (isRecord(answer) && answer.error !== undefined && answer.choices === undefined) {
+      throw this.#reportedError(text, model);
+    }
+    try {
+      return assembler.acceptWhole(answer);
+    } catch (error) {
+      if (error instanceof MalformedChunkError) throw this.#malformed(error.message);
+      throw error;
+    }
+  }
+
+  /** An error the upstream sends in place of an answer (in a stream or a 200 body), by its code. */
+  #reportedError(data: string, model: string): OstromError {
+    const code = readErrorDetail(data).code;
+    const status = code !== undefined && /^[45]\d\d$/.test(code) ? Number(code) : 500;
+    return toUpstreamError(status, data, { backend: this.name, model });
+  }
+
   /** One SSE data payload: a chunk, or an error the upstream reports inside the stream. */
   #accept(assembler: StreamAssembler, data: string, model: string): GenerationEvent | undefined {
     let chunk: unknown;
@@ -247,9 +353,7 @@ export class RemoteEngine implements Engine {
       throw this.#malformed("its stream holds an event that is not JSON");
     }
     if (isRecord(chunk) && chunk.error !== undefined && chunk.choices === undefined) {
-      const code = readErrorDetail(data).code;
-      const status = code !== undefined && /^[45]\d\d$/.test(code) ? Number(code) : 500;
-      throw toUpstreamError(status, data, { backend: this.name, model });
+      throw this.#reportedError(data, model);
     }
     try {
       return assembler.accept(chunk);
@@ -259,7 +363,7 @@ export class RemoteEngine implements Engine {
     }
   }
 
-  #beginCall(signal: AbortSignal): UpstreamCall {
+  #beginCall(signal: AbortSignal, headersTimeoutMs = this.#connectTimeoutMs): UpstreamCall {
     if (this.#disposed) throw new OstromError("shutting_down", "The engine is shutting down.");
     if (signal.aborted) throw new OstromError("request_cancelled", "The request was cancelled.");
     const controller = new AbortController();
@@ -267,6 +371,7 @@ export class RemoteEngine implements Engine {
     signal.addEventListener("abort", onAbort, { once: true });
     const call: UpstreamCall = {
       controller,
+      headersTimeoutMs,
       reason: undefined,
       end: () => {
         signal.removeEventListener("abort", onAbort);
@@ -296,7 +401,7 @@ export class RemoteEngine implements Engine {
     };
     if (body !== undefined) headers["content-type"] = "application/json";
     if (this.#apiKey !== undefined) headers.authorization = `Bearer ${this.#apiKey}`;
-    const timer = setTimeout(() => this.#abortCall(call, "connect_timeout"), this.#connectTimeoutMs);
+    const timer = setTimeout(() => this.#abortCall(call, "connect_timeout"), call.headersTimeoutMs);
     let response: UpstreamResponse;
     try {
       response = await this.#transport.send({
@@ -348,7 +453,7 @@ export class RemoteEngine implements Engine {
     if (call.reason === "connect_timeout") {
       return new OstromError(
         "backend_unavailable",
-        `Backend "${this.name}" did not answer within ${this.#connectTimeoutMs} ms.`,
+        `Backend "${this.name}" did not answer within ${call.headersTimeoutMs} ms.`,
       );
     }
     if (signal.aborted) return new OstromError("request_cancelled", "The request was cancelled.");
@@ -474,6 +579,13 @@ function describeNetworkError(error: unknown): string {
     current = current.cause;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+const utf8 = new TextDecoder();
+
+/** Whether the upstream answered with an SSE stream (`text/event-stream`). */
+function isEventStream(response: UpstreamResponse): boolean {
+  return response.getHeader("content-type")?.toLowerCase().startsWith("text/event-stream") === true;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

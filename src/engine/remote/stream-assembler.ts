@@ -1,7 +1,8 @@
 // Turns the decoded JSON chunks of an upstream's OpenAI stream (`chat.completion.chunk` or
 // `text_completion`) into Ostrom's generation events: text deltas as they come, tool calls assembled
-// from their fragments, and one `done` with finish reason and usage once the stream has ended.
-// Pure; depends only on the engine's types.
+// from their fragments, and one `done` with finish reason and usage once the stream has ended. Also
+// takes a whole non-streamed answer (`chat.completion` / `text_completion`) as if it were one chunk, so
+// that both ways of asking end in the same events. Pure; depends only on the engine's types.
 import { randomBytes } from "node:crypto";
 import type { FinishReason, GenerationEvent, TokenUsage, ToolCall } from "../engine.ts";
 
@@ -25,6 +26,8 @@ export class StreamAssembler {
   #finishReason: FinishReason | undefined;
   #usage: TokenUsage | undefined;
   #deltas = 0;
+  /** Completion tokens to count for a whole answer whose upstream reports no usage. */
+  #wholeCompletionEstimate: number | undefined;
 
   /** `promptChars`: characters of the prompt, to estimate its tokens if the upstream reports none. */
   constructor(promptChars: number) {
@@ -66,6 +69,24 @@ export class StreamAssembler {
   }
 
   /**
+   * Takes a whole non-streamed answer; returns its text as one event, if it has any. Its message is read
+   * as one delta (content and complete tool calls). Throws MalformedChunkError.
+   */
+  acceptWhole(answer: unknown): GenerationEvent | undefined {
+    if (!isRecord(answer)) throw new MalformedChunkError("The answer is not a JSON object.");
+    if (!Array.isArray(answer.choices)) throw new MalformedChunkError("The answer has no choices list.");
+    const choices = answer.choices.map((choice) =>
+      isRecord(choice) && isRecord(choice.message) ? { ...choice, delta: choice.message } : choice,
+    );
+    const event = this.accept({ choices, usage: answer.usage });
+    // Without the upstream's usage, ~4 characters per token: there are no chunks to count here.
+    let characters = event?.type === "text" ? event.text.length : 0;
+    for (const call of this.#toolCalls.values()) characters += call.arguments.length;
+    this.#wholeCompletionEstimate = Math.ceil(characters / 4);
+    return event;
+  }
+
+  /**
    * The final event. `cancelled`: the client went away and the stream was cut on purpose.
    *
    * Usage is the upstream's whenever it sent it (Ostrom asks for it with `stream_options.include_usage`;
@@ -74,7 +95,8 @@ export class StreamAssembler {
    * servers stream each generated token as soon as it is decoded, so there are at most as many chunks
    * as tokens (a lower bound; a multi-token UTF-8 character arrives as one chunk); prompt tokens = the
    * prompt's characters ÷ 4, the usual average for English with BPE vocabularies, so that accounting
-   * and quotas do not see a free prompt. Neither is exact, and only matters for such servers.
+   * and quotas do not see a free prompt. Neither is exact, and only matters for such servers. For a
+   * whole answer (acceptWhole) completion tokens are its characters ÷ 4 likewise.
    */
   finish(cancelled = false): GenerationEvent {
     const toolCalls: ToolCall[] = [...this.#toolCalls.entries()]
@@ -86,7 +108,7 @@ export class StreamAssembler {
       }));
     const usage = this.#usage ?? {
       promptTokens: Math.ceil(this.#promptChars / 4),
-      completionTokens: this.#deltas,
+      completionTokens: this.#wholeCompletionEstimate ?? this.#deltas,
     };
     let finishReason: FinishReason = cancelled ? "cancelled" : (this.#finishReason ?? "stop");
     if (!cancelled && this.#finishReason === undefined && toolCalls.length > 0) finishReason = "tool_calls";

@@ -1,7 +1,8 @@
 // Translates Ostrom's internal chat and completion requests into the JSON bodies an OpenAI-compatible
 // upstream (vLLM, llama.cpp's server, Ollama's /v1) accepts: the reverse direction of
-// src/api/openai/*-request.ts. Always asks for a stream with usage, so that the remote engine reads
-// every answer the same way. Pure; depends only on the engine's types.
+// src/api/openai/*-request.ts. Asks for a stream with usage, unless the request says its consumer only
+// wants the whole answer (`stream: false`): then for one JSON answer, which costs both sides less than
+// re-assembling ~20 stream events. Pure; depends only on the engine's types.
 import type {
   ChatMessage,
   ChatRequest,
@@ -33,8 +34,7 @@ export function toOpenAIChatBody(request: ChatRequest): JsonObject {
           tool_choice: toOpenAIToolChoice(request.toolChoice),
         }
       : {}),
-    stream: true,
-    stream_options: { include_usage: true },
+    ...toStreamFields(request.stream),
   };
 }
 
@@ -44,9 +44,13 @@ export function toOpenAICompletionBody(request: CompletionRequest): JsonObject {
     prompt: request.prompt,
     ...toSamplingFields(request.sampling),
     ...toResponseFormatField(request.responseFormat),
-    stream: true,
-    stream_options: { include_usage: true },
+    ...toStreamFields(request.stream),
   };
+}
+
+/** `stream_options` only with a stream: OpenAI refuses it otherwise. */
+function toStreamFields(stream: boolean | undefined): JsonObject {
+  return stream === false ? { stream: false } : { stream: true, stream_options: { include_usage: true } };
 }
 
 function toOpenAIMessage(message: ChatMessage): JsonObject {

@@ -1,9 +1,10 @@
 // How the remote engine talks HTTP to its upstream: send one request, get its status, headers and a
 // body to pull from. An interface so that the engine's protocol logic (SSE, errors, timeouts) is the
-// same over node:http with a keep-alive agent (http-upstream-transport.ts, what Ostrom uses: ~0.24 ms
-// less CPU per proxied request than `fetch`, see docs/benchmarks.md) and over a `fetch` function
-// (fetch-upstream-transport.ts, which tests use to hand-make streams). Must not depend on the engine,
-// the dispatcher or the server.
+// same over HTTP/1.1 on pooled sockets (socket-upstream-transport.ts, what Ostrom uses for http://),
+// node:https with a keep-alive agent (http-upstream-transport.ts, for https://; ~0.24 ms less CPU per
+// proxied request than `fetch`, and the socket transport ~0.07 ms less again, see docs/benchmarks.md)
+// and a `fetch` function (fetch-upstream-transport.ts, which tests use to hand-make streams). Must not
+// depend on the engine, the dispatcher or the server.
 
 export interface UpstreamRequest {
   method: "GET" | "POST";

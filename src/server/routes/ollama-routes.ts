@@ -44,7 +44,11 @@ export function createOllamaRoutes(context: AppContext): Hono<AppEnv> {
       c.req.raw.signal,
     );
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
-    const events = dispatcher.chat({ ...parsed.request, model }, getDispatchOptions(c));
+    // `stream: false`: a remote backend may answer in one piece (src/engine/remote/remote-engine.ts).
+    const events = dispatcher.chat(
+      { ...parsed.request, model, stream: parsed.stream },
+      getDispatchOptions(c),
+    );
     const withSources = <T extends { done: boolean }>(chunk: T) =>
       chunk.done && parsed.sources ? { ...chunk, ...parsed.sources } : chunk;
     if (parsed.stream)
@@ -61,8 +65,8 @@ export function createOllamaRoutes(context: AppContext): Hono<AppEnv> {
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
     const useChat = !parsed.raw && (await hasChatTemplate(model));
     const events = useChat
-      ? dispatcher.chat({ ...parsed.chat, model }, getDispatchOptions(c))
-      : dispatcher.complete({ ...parsed.completion, model }, getDispatchOptions(c));
+      ? dispatcher.chat({ ...parsed.chat, model, stream: parsed.stream }, getDispatchOptions(c))
+      : dispatcher.complete({ ...parsed.completion, model, stream: parsed.stream }, getDispatchOptions(c));
     if (parsed.stream)
       return createNdjsonResponse(toOllamaChunks("generate", model.ref, events), log, headers);
     return c.json(await collectOllamaResponse("generate", model.ref, events), 200, headers);

@@ -69,7 +69,9 @@ export function createOpenAIRoutes(context: AppContext): Hono<AppEnv> {
     );
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
     const head = { id: createResponseId("chatcmpl"), created: nowSeconds(), model: model.ref };
-    const started = await startEvents(dispatcher.chat({ ...parsed.request, model }, getDispatchOptions(c)));
+    // `stream: false`: a remote backend may answer in one piece (src/engine/remote/remote-engine.ts).
+    const request = { ...parsed.request, model, stream: parsed.stream };
+    const started = await startEvents(dispatcher.chat(request, getDispatchOptions(c)));
     const events = started.events;
     Object.assign(headers, started.headers);
     if (parsed.stream) {
@@ -89,7 +91,7 @@ export function createOpenAIRoutes(context: AppContext): Hono<AppEnv> {
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
     const head = { id: createResponseId("cmpl"), created: nowSeconds(), model: model.ref };
     const started = await startEvents(
-      dispatcher.complete({ ...parsed.request, model }, getDispatchOptions(c)),
+      dispatcher.complete({ ...parsed.request, model, stream: parsed.stream }, getDispatchOptions(c)),
     );
     const events = started.events;
     Object.assign(headers, started.headers);
