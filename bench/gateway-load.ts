@@ -105,11 +105,9 @@ function emit(message: GatewayLoadMessage): void {
 }
 
 /** Sends one chat completion and calls back with its outcome; never throws. */
-function sendRequest(
-  targetIndex: number,
-  streaming: boolean,
-  done: (outcome: { ok: true; ms: number; firstByteMs: number } | { ok: false; reason: string }) => void,
-): void {
+type Outcome = { ok: true; ms: number; firstByteMs: number } | { ok: false; reason: string };
+
+function sendRequest(targetIndex: number, streaming: boolean, done: (outcome: Outcome) => void): void {
   const target = plan.targets[targetIndex]!;
   const body = JSON.stringify({
     model: plan.model,
@@ -218,15 +216,7 @@ function runWindow(
         outstanding += 1;
         sendRequest(targetIndex, streaming, (outcome) => {
           outstanding -= 1;
-          if (record) {
-            if (outcome.ok) {
-              recorder.ok += 1;
-              recorder.latencies.push(outcome.ms);
-              recorder.firstBytes.push(outcome.firstByteMs);
-            } else {
-              recorder.errors.set(outcome.reason, (recorder.errors.get(outcome.reason) ?? 0) + 1);
-            }
-          }
+          if (record) recordOutcome(recorder, outcome);
           maybeResolve();
         });
       }
@@ -238,6 +228,16 @@ function runWindow(
     };
     setTimeout(tick, 5);
   });
+}
+
+function recordOutcome(recorder: Recorder, outcome: Outcome): void {
+  if (outcome.ok) {
+    recorder.ok += 1;
+    recorder.latencies.push(outcome.ms);
+    recorder.firstBytes.push(outcome.firstByteMs);
+  } else {
+    recorder.errors.set(outcome.reason, (recorder.errors.get(outcome.reason) ?? 0) + 1);
+  }
 }
 
 /** Runs `count` requests to one target with `inFlight` always outstanding; resolves when all ended. */
@@ -260,13 +260,7 @@ function runClosed(
       outstanding += 1;
       sendRequest(targetIndex, streaming, (outcome) => {
         outstanding -= 1;
-        if (outcome.ok) {
-          recorder.ok += 1;
-          recorder.latencies.push(outcome.ms);
-          recorder.firstBytes.push(outcome.firstByteMs);
-        } else {
-          recorder.errors.set(outcome.reason, (recorder.errors.get(outcome.reason) ?? 0) + 1);
-        }
+        recordOutcome(recorder, outcome);
         sendNext();
       });
     };

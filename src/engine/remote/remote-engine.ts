@@ -210,7 +210,7 @@ export class RemoteEngine implements Engine {
           yield assembler.finish(true);
           return;
         }
-        const event = this.#acceptWhole(assembler, text, model.ref);
+        const event = this.#accept(assembler, text, model.ref, "answer");
         if (event !== undefined) yield event;
         yield assembler.finish();
         return;
@@ -257,7 +257,7 @@ export class RemoteEngine implements Engine {
             yield assembler.finish();
             return;
           }
-          const event = this.#accept(assembler, data, model.ref);
+          const event = this.#accept(assembler, data, model.ref, "event");
           if (event?.type === "text") {
             events += 1;
             text += event.text;
@@ -318,19 +318,29 @@ export class RemoteEngine implements Engine {
     return only !== undefined ? utf8.decode(only) : utf8.decode(Buffer.concat(pieces));
   }
 
-  /** A whole answer: its text event, if any; an error the upstream reports in a 200 answer throws. */
-  #acceptWhole(assembler: StreamAssembler, text: string, model: string): GenerationEvent | undefined {
-    let answer: unknown;
+  /**
+   * One upstream payload — a stream event's data, or a whole answer's body — through the assembler: its
+   * text event, if any. An error the upstream reports in its place (in a stream or a 200 body) throws.
+   */
+  #accept(
+    assembler: StreamAssembler,
+    data: string,
+    model: string,
+    kind: "event" | "answer",
+  ): GenerationEvent | undefined {
+    let payload: unknown;
     try {
-      answer = JSON.parse(text);
+      payload = JSON.parse(data);
     } catch {
-      throw this.#malformed("its answer is not JSON");
+      throw this.#malformed(
+        kind === "answer" ? "its answer is not JSON" : "its stream holds an event that is not JSON",
+      );
     }
-    if (isRecord(answer) && answer.error !== undefined && answer.choices === undefined) {
-      throw this.#reportedError(text, model);
+    if (isRecord(payload) && payload.error !== undefined && payload.choices === undefined) {
+      throw this.#reportedError(data, model);
     }
     try {
-      return assembler.acceptWhole(answer);
+      return kind === "answer" ? assembler.acceptWhole(payload) : assembler.accept(payload);
     } catch (error) {
       if (error instanceof MalformedChunkError) throw this.#malformed(error.message);
       throw error;
@@ -342,25 +352,6 @@ export class RemoteEngine implements Engine {
     const code = readErrorDetail(data).code;
     const status = code !== undefined && /^[45]\d\d$/.test(code) ? Number(code) : 500;
     return toUpstreamError(status, data, { backend: this.name, model });
-  }
-
-  /** One SSE data payload: a chunk, or an error the upstream reports inside the stream. */
-  #accept(assembler: StreamAssembler, data: string, model: string): GenerationEvent | undefined {
-    let chunk: unknown;
-    try {
-      chunk = JSON.parse(data);
-    } catch {
-      throw this.#malformed("its stream holds an event that is not JSON");
-    }
-    if (isRecord(chunk) && chunk.error !== undefined && chunk.choices === undefined) {
-      throw this.#reportedError(data, model);
-    }
-    try {
-      return assembler.accept(chunk);
-    } catch (error) {
-      if (error instanceof MalformedChunkError) throw this.#malformed(error.message);
-      throw error;
-    }
   }
 
   #beginCall(signal: AbortSignal, headersTimeoutMs = this.#connectTimeoutMs): UpstreamCall {
