@@ -219,22 +219,14 @@ export class RemoteEngine implements Engine {
       let events = 0;
       for (;;) {
         let chunk: Uint8Array | undefined;
-        // Only the upstream's silence counts, not the time this generator waits for its consumer.
-        const idleTimer = setTimeout(() => {
-          this.#abortCall(call, "idle_timeout");
-          // A transport that does not tie its body to the signal still ends the pending read this way.
-          response.cancel();
-        }, this.#idleTimeoutMs);
         try {
-          chunk = await response.read();
+          chunk = await this.#readWithinIdleTimeout(response, call);
         } catch (error) {
           if (signal.aborted && call.reason === undefined) {
             yield assembler.finish(true);
             return;
           }
           throw this.#broken(call, events, error);
-        } finally {
-          clearTimeout(idleTimer);
         }
         let payloads: string[];
         try {
@@ -282,6 +274,27 @@ export class RemoteEngine implements Engine {
   }
 
   /**
+   * The next piece of an answer's body, or undefined at its end. Past the idle timeout without one the
+   * call is aborted as `idle_timeout`. Only the upstream's silence counts, not the time a generator
+   * waits for its consumer between two reads.
+   */
+  async #readWithinIdleTimeout(
+    response: UpstreamResponse,
+    call: UpstreamCall,
+  ): Promise<Uint8Array | undefined> {
+    const idleTimer = setTimeout(() => {
+      this.#abortCall(call, "idle_timeout");
+      // A transport that does not tie its body to the signal still ends the pending read this way.
+      response.cancel();
+    }, this.#idleTimeoutMs);
+    try {
+      return await response.read();
+    } finally {
+      clearTimeout(idleTimer);
+    }
+  }
+
+  /**
    * The body of a non-streamed answer, read with the idle timeout between its pieces and bounded by
    * `maxResponseBytes`; undefined when the client went away while it was read.
    */
@@ -294,17 +307,11 @@ export class RemoteEngine implements Engine {
     let bytes = 0;
     for (;;) {
       let piece: Uint8Array | undefined;
-      const idleTimer = setTimeout(() => {
-        this.#abortCall(call, "idle_timeout");
-        response.cancel();
-      }, this.#idleTimeoutMs);
       try {
-        piece = await response.read();
+        piece = await this.#readWithinIdleTimeout(response, call);
       } catch (error) {
         if (signal.aborted && call.reason === undefined) return undefined;
         throw this.#broken(call, 0, error);
-      } finally {
-        clearTimeout(idleTimer);
       }
       if (piece === undefined) break;
       bytes += piece.byteLength;
