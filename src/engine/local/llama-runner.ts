@@ -20,6 +20,7 @@ import {
   type LlamaModel,
   type Token,
   TokenBias,
+  type TokenMeterState,
 } from "node-llama-cpp";
 import { invalidParameter, OstromError } from "../../errors.ts";
 import type {
@@ -130,7 +131,7 @@ export class LlamaRunner {
           })
           .contextText.tokenize(this.#model.tokenizer).length;
         const maxTokens = this.#resolveMaxTokens(promptTokens, request.sampling.maxTokens);
-        let completionTokens = 0;
+        const meterAtStart = sequence.tokenMeter.getState();
         const output = createTextOutput(request.sampling.stop, signal, onText);
         const common = {
           ...toSamplingOptions(request.sampling),
@@ -138,16 +139,13 @@ export class LlamaRunner {
           maxTokens,
           signal: output.signal,
           stopOnAbortSignal: true,
-          onToken: (tokens: Token[]) => {
-            completionTokens += tokens.length;
-          },
           onTextChunk: forcedTool ? undefined : output.write,
         };
         const result = functions
           ? await chat.generateResponse(history, { ...common, functions, documentFunctionParams: true })
           : await chat.generateResponse(history, { ...common, grammar });
 
-        const usage = { promptTokens, completionTokens };
+        const usage = { promptTokens, completionTokens: countSampledTokens(sequence, meterAtStart) };
         if (forcedTool) {
           if (result.metadata.stopReason === "abort")
             return { type: "done", finishReason: "cancelled", usage, toolCalls: [] };
@@ -187,7 +185,7 @@ export class LlamaRunner {
       try {
         const promptTokens = this.#model.tokenize(request.prompt, false).length + 1;
         const maxTokens = this.#resolveMaxTokens(promptTokens, request.sampling.maxTokens);
-        let completionTokens = 0;
+        const meterAtStart = sequence.tokenMeter.getState();
         const output = createTextOutput(request.sampling.stop, signal, onText);
         const result = await completion.generateCompletionWithMeta(request.prompt, {
           ...toSamplingOptions(request.sampling),
@@ -196,16 +194,13 @@ export class LlamaRunner {
           grammar,
           signal: output.signal,
           stopOnAbortSignal: true,
-          onToken: (tokens) => {
-            completionTokens += tokens.length;
-          },
           onTextChunk: output.write,
         });
         output.end();
         return {
           type: "done",
           finishReason: output.stopped ? "stop" : toFinishReason(result.metadata.stopReason),
-          usage: { promptTokens, completionTokens },
+          usage: { promptTokens, completionTokens: countSampledTokens(sequence, meterAtStart) },
           toolCalls: [],
         };
       } finally {
@@ -478,6 +473,16 @@ function createTextOutput(
       return filter.stopped;
     },
   };
+}
+
+/**
+ * The tokens the model sampled on `sequence` since `start`: one per decode that produced logits. Not
+ * the tokens node-llama-cpp hands to `onToken`: it holds back a token that may begin a stop trigger,
+ * and one still held when `maxTokens` runs out is never handed over, so a 2-token answer could be
+ * counted as 0 and escape its quota.
+ */
+function countSampledTokens(sequence: LlamaContextSequence, start: TokenMeterState): number {
+  return sequence.tokenMeter.diff(start).usedOutputTokens;
 }
 
 function toFinishReason(stopReason: string): FinishReason {
