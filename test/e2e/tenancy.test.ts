@@ -148,15 +148,18 @@ describe("bootstrapping and authentication", () => {
       rows.every((row) => row.group === memberKeyId),
       JSON.stringify(rows),
     );
-    assert.ok(rows.reduce((sum, row) => sum + row.completion_tokens, 0) >= 1);
+    assert.ok(rows.reduce((sum, row) => sum + row.completion_tokens, 0) >= 1, JSON.stringify(rows));
   });
 
   test("a revoked key is refused at once", async () => {
     const doomed = await createKey("bob", "research", "member");
-    assert.equal((await call("/v1/models", doomed.key)).status, 200);
-    assert.equal((await call(`/v1/admin/keys/${doomed.id}`, adminKey, { method: "DELETE" })).status, 200);
+    const before = await call("/v1/models", doomed.key);
+    assert.equal(before.status, 200, JSON.stringify(before.body));
+    const revoked = await call(`/v1/admin/keys/${doomed.id}`, adminKey, { method: "DELETE" });
+    assert.equal(revoked.status, 200, JSON.stringify(revoked.body));
     const refused = await call("/v1/models", doomed.key);
-    assert.equal(refused.status, 401);
+    assert.equal(refused.status, 401, JSON.stringify(refused.body));
+    assert.equal(refused.body.error.code, "unauthorized");
   });
 });
 
