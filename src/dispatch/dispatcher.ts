@@ -59,11 +59,11 @@ export type UsageEntry = UsageRecord;
 
 export interface UsageSink {
   /**
-   * Must be durable when the promise it returns resolves: the dispatcher waits for it before a
-   * request's events end (and so before its response ends), so a killed server loses no finished
-   * record. A rejection fails the request's events with that error.
+   * Must be durable when it returns: the dispatcher calls it before a request's events end (and so
+   * before its response ends), so a killed server loses no finished record. A throw fails the
+   * request's events with that error.
    */
-  record(entry: UsageEntry): Promise<unknown>;
+  record(entry: UsageEntry): void;
 }
 
 export interface DispatcherOptions {
@@ -570,8 +570,7 @@ export class Dispatcher {
     }
     if (result.timeToFirstTokenMs !== null)
       this.metrics.timeToFirstToken.observe({ model: tracked.model }, result.timeToFirstTokenMs / 1000);
-    // Usage logs may group records into one write per turn (usage-log.ts): wait for ours to be durable.
-    await this.#options.usage?.record({
+    this.#options.usage?.record({
       requestId: tracked.id,
       at: new Date().toISOString(),
       organizationId: tracked.owner.path.organizationId,

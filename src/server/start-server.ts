@@ -28,7 +28,7 @@ export async function startServer(config: Config, log: Logger): Promise<RunningS
   const store = await openStore(config);
   const provenance = await ModelProvenanceService.create(config, log);
   const engine = createEngine(config, log);
-  const tenancy = openTenancy(config);
+  const tenancy = openTenancy(config, log);
   const { directory, ledger, usageLog } = tenancy;
   const { dispatcher, stop: stopBackends } = await createDispatcher({
     config,

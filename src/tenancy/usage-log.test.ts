@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { appendFile, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
 import { isOstromError } from "../errors.ts";
 import type { SqlDatabase } from "../storage/sql-database.ts";
 import { openSqliteDatabase } from "../storage/sqlite/open-sqlite-database.ts";
@@ -32,20 +32,22 @@ function createRecord(overrides: Partial<UsageRecord>): UsageRecord {
   };
 }
 
-test("usage log: summaries per bucket and group, with rejections, latency mean and p95", async () => {
+test("usage log: summaries per bucket and group, with rejections, latency mean and p95", async (t) => {
+  const folder = await createFolder(t);
   using database = openSqliteDatabase(":memory:");
-  const log = UsageLog.open(database);
+  const log = UsageLog.open(database, { journalDirectory: folder });
+  t.after(() => log.close());
   const first = createRecord({});
-  assert.equal(await log.record(first), true);
-  assert.equal(await log.record({ ...first, promptTokens: 999 }), false, "a request is recorded once");
+  log.record(first);
+  log.record({ ...first, promptTokens: 999 }); // a request is recorded once: its first record counts
   for (let index = 1; index <= 19; index++)
-    await log.record(
+    log.record(
       createRecord({
         at: `2025-03-01T10:${String(index).padStart(2, "0")}:00.000Z`,
         durationMs: 100 + index,
       }),
     );
-  await log.record(
+  log.record(
     createRecord({
       at: "2025-03-01T10:59:59.999Z",
       outcome: "rejected",
@@ -56,7 +58,7 @@ test("usage log: summaries per bucket and group, with rejections, latency mean a
       durationMs: 0,
     }),
   );
-  await log.record(
+  log.record(
     createRecord({
       at: "2025-03-01T11:30:00.000Z",
       apiKeyId: "key_00000002",
@@ -65,7 +67,7 @@ test("usage log: summaries per bucket and group, with rejections, latency mean a
       model: "other",
     }),
   );
-  await log.record(
+  log.record(
     createRecord({
       at: "2025-03-01T11:45:00.000Z",
       outcome: "error",
@@ -74,7 +76,7 @@ test("usage log: summaries per bucket and group, with rejections, latency mean a
       durationMs: 50,
     }),
   );
-  await log.record(createRecord({ at: "2025-03-01T12:00:00.000Z" }));
+  log.record(createRecord({ at: "2025-03-01T12:00:00.000Z" }));
 
   const since = new Date("2025-03-01T10:00:00Z");
   const until = new Date("2025-03-01T12:00:00Z");
@@ -134,115 +136,164 @@ test("usage log: summaries per bucket and group, with rejections, latency mean a
   );
 });
 
-test("usage log: records of one turn share one transaction, and each resolves only once committed", async () => {
-  await withDatabaseFile(async (file) => {
-    using database = openSqliteDatabase(file);
-    let transactions = 0;
-    const counting: SqlDatabase = {
-      location: database.location,
-      exec: (sql) => database.exec(sql),
-      prepare: <Row>(sql: string) => database.prepare<Row>(sql),
-      transaction<T>(work: () => T): T {
-        transactions += 1;
-        return database.transaction(work);
-      },
-      migrate: (namespace, migrations) => database.migrate(namespace, migrations),
-      close: () => database.close(),
-      [Symbol.dispose]: () => database.close(),
-    };
-    const log = UsageLog.open(counting);
-    // A second connection sees only what is committed.
-    using reader = openSqliteDatabase(file);
-    const isCommitted = (requestId: string) =>
-      reader.prepare("SELECT 1 FROM usage_log WHERE request_id = ?").get(requestId) !== undefined;
+test("usage log: a record is in the journal when recorded, and in the database with the others of its interval", async (t) => {
+  const folder = await createFolder(t);
+  const file = path.join(folder, "ostrom.db");
+  using database = openSqliteDatabase(file);
+  let transactions = 0;
+  const counting: SqlDatabase = {
+    location: database.location,
+    exec: (sql) => database.exec(sql),
+    prepare: <Row>(sql: string) => database.prepare<Row>(sql),
+    transaction<T>(work: () => T): T {
+      transactions += 1;
+      return database.transaction(work);
+    },
+    migrate: (namespace, migrations) => database.migrate(namespace, migrations),
+    close: () => database.close(),
+    [Symbol.dispose]: () => database.close(),
+  };
+  const journals = path.join(folder, "usage-journal");
+  const log = UsageLog.open(counting, { journalDirectory: journals, flushIntervalMs: 50 });
+  t.after(() => log.close());
+  transactions = 0;
+  // A second connection sees only what is committed.
+  using reader = openSqliteDatabase(file);
+  const countCommitted = () =>
+    reader.prepare<{ n: number }>("SELECT count(*) AS n FROM usage_log WHERE request_id LIKE 'turn-%'").get()!
+      .n;
 
-    const records = [1, 2, 3, 4, 5].map((n) => createRecord({ requestId: `turn-${n}` }));
-    const seenAtResolution: boolean[] = [];
-    const written = records.map((record) =>
-      log.record(record).then((inserted) => {
-        seenAtResolution.push(isCommitted(record.requestId));
-        return inserted;
-      }),
-    );
-    assert.equal(isCommitted("turn-1"), false, "nothing is written before the turn ends");
-    assert.deepEqual(await Promise.all(written), [true, true, true, true, true]);
-    assert.deepEqual(seenAtResolution, [true, true, true, true, true], "committed before resolving");
-    assert.equal(transactions, 1, "five records of one turn, one transaction");
+  const records = [1, 2, 3, 4, 5].map((n) => createRecord({ requestId: `turn-${n}` }));
+  for (const record of records) log.record(record);
+  log.record({ ...records[0]!, durationMs: 1 });
+  assert.equal(countCommitted(), 0, "not in the database yet");
+  const journal = await readJournalLines(journals);
+  assert.deepEqual(
+    journal.map((entry) => entry.requestId),
+    ["turn-1", "turn-2", "turn-3", "turn-4", "turn-5", "turn-1"],
+    "each record is in the journal as soon as it is recorded",
+  );
+  while (countCommitted() === 0) await sleep(10);
+  assert.equal(countCommitted(), 5, "all of them together, the repeated id once");
+  assert.equal(transactions, 1, "six records of one interval, one transaction");
+  assert.deepEqual(await readJournalLines(journals), [], "the journal is emptied once they are in");
 
-    // A later turn is a new transaction; a repeated id inside a batch is kept once.
-    const again = createRecord({ requestId: "turn-6" });
-    assert.deepEqual(await Promise.all([log.record(again), log.record({ ...again, durationMs: 1 })]), [
-      true,
-      false,
-    ]);
-    assert.equal(transactions, 2);
+  // A summary does not wait for the interval: it moves what waits first.
+  log.record(createRecord({ requestId: "turn-7", at: "2025-03-01T11:00:00.000Z" }));
+  const rows = log.summarize({
+    since: new Date("2025-03-01T11:00:00Z"),
+    until: new Date("2025-03-01T12:00:00Z"),
+    bucket: "hour",
+    groupBy: "key",
   });
+  assert.deepEqual(
+    rows.map((row) => row.requests),
+    [1],
+  );
+  log.close();
+  assert.deepEqual(await readdir(journals), [], "closing removes the empty journal");
+  assert.throws(() => log.record(createRecord({})), /records nothing/);
 });
 
-test("usage log: a failing record costs only its caller; a failed database reaches every caller", async () => {
-  using database = openSqliteDatabase(":memory:");
-  const log = UsageLog.open(database);
-  const good = [createRecord({}), createRecord({})];
-  // model is NOT NULL: this record fails inside the batch and rolls it back.
-  const bad = createRecord({ model: null as unknown as string });
-  const results = await Promise.allSettled([log.record(good[0]!), log.record(bad), log.record(good[1]!)]);
-  assert.deepEqual(
-    results.map((result) => result.status),
-    ["fulfilled", "rejected", "fulfilled"],
+test("usage log: a record that is none is refused; one the database cannot take waits in the journal", async (t) => {
+  const folder = await createFolder(t);
+  const file = path.join(folder, "ostrom.db");
+  const journals = path.join(folder, "usage-journal");
+  const database = openSqliteDatabase(file);
+  const flushErrors: unknown[] = [];
+  const log = UsageLog.open(database, {
+    journalDirectory: journals,
+    flushIntervalMs: 10,
+    onFlushError: (error) => flushErrors.push(error),
+    maxPendingRecords: 3,
+  });
+  assert.throws(() => log.record(createRecord({ at: "yesterday" })), RangeError);
+  assert.throws(
+    () => log.record(createRecord({ model: null as unknown as string })),
+    /model is not a string/,
   );
-  assert.match(String((results[1] as PromiseRejectedResult).reason), /NOT NULL/);
-  const rows = database.prepare<{ request_id: string }>("SELECT request_id FROM usage_log ORDER BY id").all();
-  assert.deepEqual(
-    rows.map((row) => row.request_id),
-    good.map((record) => record.requestId),
-    "the others' records were written",
-  );
-  await assert.rejects(log.record(createRecord({ at: "yesterday" })), RangeError);
+  assert.throws(() => log.record(createRecord({ promptTokens: -1 })), /promptTokens/);
+  assert.throws(() => log.record(createRecord({ outcome: "fine" as "ok" })), /outcome/);
+  assert.throws(() => UsageLog.open(database).record(createRecord({})), /without a journal/);
+  assert.deepEqual(await readJournalLines(journals), [], "nothing refused reached the journal");
 
-  // The database goes away before the turn ends: every waiting caller gets the error.
-  const waiting = [log.record(createRecord({})), log.record(createRecord({})), log.record(createRecord({}))];
+  // The database goes away: records are still kept (in the journal), and retried.
   database.close();
-  const failed = await Promise.allSettled(waiting);
+  const kept = [1, 2, 3].map((n) => createRecord({ requestId: `kept-${n}`, promptTokens: n }));
+  for (const record of kept) log.record(record);
+  while (flushErrors.length < 2) await sleep(10);
+  assert.match(String(flushErrors[0]), /not open/);
+  // Past the bound, recording fails rather than growing without end; the journal keeps what it had.
+  assert.throws(() => log.record(createRecord({})), /3 usage records are waiting/);
+  assert.throws(() => log.close(), /not open/);
+  assert.equal((await readJournalLines(journals)).length, 3);
+
+  // The next process to open the log moves them in (here the same process, so its file stays).
+  using reopened = openSqliteDatabase(file);
+  const next = UsageLog.open(reopened, { journalDirectory: journals });
+  assert.deepEqual(next.recovered, { files: 1, records: 3, skipped: 0 });
   assert.deepEqual(
-    failed.map((result) => result.status),
-    ["rejected", "rejected", "rejected"],
+    summarizeDay(next).map((row) => [row.requests, row.promptTokens]),
+    [[3, 6]],
   );
-  for (const result of failed) assert.match(String((result as PromiseRejectedResult).reason), /not open/);
 });
 
-test("usage log: records whose promises resolved survive the process being killed right after", async () => {
-  await withDatabaseFile(async (file) => {
-    const records = [1, 2, 3].map((n) => createRecord({ requestId: `killed-after-${n}`, promptTokens: n }));
-    const script = `
-      import { openSqliteDatabase } from ${JSON.stringify(new URL("../storage/sqlite/open-sqlite-database.ts", import.meta.url).href)};
-      import { UsageLog } from ${JSON.stringify(new URL("./usage-log.ts", import.meta.url).href)};
-      const log = UsageLog.open(openSqliteDatabase(${JSON.stringify(file)}));
-      await Promise.all(${JSON.stringify(records)}.map((record) => log.record(record)));
-      process.kill(process.pid, "SIGKILL");
-    `;
-    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
-      encoding: "utf8",
-    });
-    assert.equal(child.signal, "SIGKILL", child.stderr);
-    using database = openSqliteDatabase(file);
-    const rows = UsageLog.open(database).summarize({
-      since: new Date("2025-03-01T00:00:00Z"),
-      until: new Date("2025-03-02T00:00:00Z"),
-      bucket: "day",
-      groupBy: "key",
-    });
-    assert.deepEqual(
-      rows.map((row) => [row.group, row.requests, row.promptTokens]),
-      [["key_00000001", 3, 6]],
-    );
+test("usage log: records survive the process being killed right after; the next one moves them in", async (t) => {
+  const folder = await createFolder(t);
+  const file = path.join(folder, "ostrom.db");
+  const journals = path.join(folder, "usage-journal");
+  const records = [1, 2, 3].map((n) => createRecord({ requestId: `killed-after-${n}`, promptTokens: n }));
+  const script = `
+    import { openSqliteDatabase } from ${JSON.stringify(new URL("../storage/sqlite/open-sqlite-database.ts", import.meta.url).href)};
+    import { UsageLog } from ${JSON.stringify(new URL("./usage-log.ts", import.meta.url).href)};
+    const log = UsageLog.open(openSqliteDatabase(${JSON.stringify(file)}), { journalDirectory: ${JSON.stringify(journals)} });
+    for (const record of ${JSON.stringify(records)}) log.record(record);
+    process.kill(process.pid, "SIGKILL");
+  `;
+  const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+    encoding: "utf8",
   });
+  assert.equal(child.signal, "SIGKILL", child.stderr);
+  const [left] = await readdir(journals);
+  assert.ok(left, "the killed process left its journal");
+  // A kill in the middle of a write leaves a cut-off line: it is skipped, the rest is kept.
+  await appendFile(path.join(journals, left), '{"requestId":"cut-off","at":"2025-03');
+
+  using database = openSqliteDatabase(file);
+  const log = UsageLog.open(database, { journalDirectory: journals });
+  t.after(() => log.close());
+  assert.deepEqual(log.recovered, { files: 1, records: 3, skipped: 1 });
+  assert.deepEqual(await readdir(journals), [], "a dead process's journal is removed once moved in");
+  assert.deepEqual(
+    summarizeDay(log).map((row) => [row.group, row.requests, row.promptTokens]),
+    [["key_00000001", 3, 6]],
+  );
 });
 
-async function withDatabaseFile(work: (file: string) => Promise<void>): Promise<void> {
-  const folder = await mkdtemp(path.join(tmpdir(), "ostrom-usage-"));
-  try {
-    await work(path.join(folder, "ostrom.db"));
-  } finally {
-    await rm(folder, { recursive: true, force: true });
+function summarizeDay(log: UsageLog) {
+  return log.summarize({
+    since: new Date("2025-03-01T00:00:00Z"),
+    until: new Date("2025-03-02T00:00:00Z"),
+    bucket: "day",
+    groupBy: "key",
+  });
+}
+
+async function readJournalLines(folder: string): Promise<UsageRecord[]> {
+  const lines: UsageRecord[] = [];
+  for (const name of await readdir(folder).catch(() => [])) {
+    const text = await readFile(path.join(folder, name), "utf8");
+    for (const line of text.split("\n")) if (line) lines.push(JSON.parse(line) as UsageRecord);
   }
+  return lines;
+}
+
+async function createFolder(t: TestContext): Promise<string> {
+  const folder = await mkdtemp(path.join(tmpdir(), "ostrom-usage-"));
+  t.after(() => rm(folder, { recursive: true, force: true }));
+  return folder;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }

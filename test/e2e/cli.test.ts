@@ -260,18 +260,56 @@ describe("serve", () => {
   let server: ChildProcess | undefined;
   after(() => server?.kill("SIGKILL"));
 
-  test("SIGTERM lets an in-flight stream finish, then exits 0", async () => {
-    await runCli(["import", tinyFile, "--name", "tiny", "--data-dir", dataDir]);
-    server = startCli(["serve", "--port", "0", "--data-dir", dataDir, "--log-level", "warn"]);
-    const url = await new Promise<string>((resolve, reject) => {
+  function waitForUrl(child: ChildProcess): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
       let out = "";
-      server!.stdout!.on("data", (chunk: Buffer) => {
+      child.stdout!.on("data", (chunk: Buffer) => {
         out += chunk.toString();
         const match = /running at (http:\/\/\S+)/.exec(out);
         if (match) resolve(match[1]!);
       });
-      server!.on("exit", (code) => reject(new Error(`serve exited early with ${code}`)));
+      child.on("exit", (code) => reject(new Error(`serve exited early with ${code}`)));
     });
+  }
+
+  test("a server killed right after answering keeps every answered request's usage record", async () => {
+    const ownDir = await createTempDir("ostrom-cli-kill-");
+    await runCli(["import", tinyFile, "--name", "tiny", "--data-dir", ownDir]);
+    server = startCli(["serve", "--port", "0", "--data-dir", ownDir, "--log-level", "warn"]);
+    const url = await waitForUrl(server);
+    const exited = new Promise((resolve) => server!.on("exit", resolve));
+    const ask = () =>
+      fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "hi" }], max_tokens: 2 }),
+      });
+    const answers = await Promise.all([ask(), ask(), ask()]);
+    for (const answer of answers) assert.equal(answer.status, 200);
+    const tokens = (await Promise.all(answers.map((answer) => answer.json()))).map(
+      (body) => (body as { usage: { total_tokens: number } }).usage.total_tokens,
+    );
+    // Killed at once: no flush, no shutdown; the records are only in the server's journal.
+    server.kill("SIGKILL");
+    await exited;
+    const usage = await runCli(["usage", "--by", "model", "--json", "--data-dir", ownDir]);
+    assert.equal(usage.code, 0, usage.stderr);
+    const rows = JSON.parse(usage.stdout) as {
+      group: string;
+      requests: number;
+      promptTokens: number;
+      completionTokens: number;
+    }[];
+    assert.deepEqual(
+      rows.map((row) => [row.group, row.requests, row.promptTokens + row.completionTokens]),
+      [["tiny:latest", 3, tokens.reduce((sum, value) => sum + value, 0)]],
+    );
+  });
+
+  test("SIGTERM lets an in-flight stream finish, then exits 0", async () => {
+    await runCli(["import", tinyFile, "--name", "tiny", "--data-dir", dataDir]);
+    server = startCli(["serve", "--port", "0", "--data-dir", dataDir, "--log-level", "warn"]);
+    const url = await waitForUrl(server);
     const exited = new Promise<number | null>((resolve) => server!.on("exit", (code) => resolve(code)));
 
     const response = await fetch(`${url}/v1/completions`, {

@@ -1,6 +1,7 @@
 // `ostrom usage`: what each key, team, organisation or model used, per time bucket, from the durable
 // usage log the server writes (requests, tokens, refusals, failures, latency).
 import { invalidParameter } from "../../errors.ts";
+import { getUsageJournalDirectory } from "../../runtime/open-tenancy.ts";
 import {
   parseUsageTime,
   type UsageBucket,
@@ -48,7 +49,10 @@ export const usageCommand: Command = {
     const bucket = parseChoice(flag("bucket") ?? "day", usageBuckets, "bucket");
     const apiKeyId = flag("key");
     using database = openTenancyDatabase(input.config);
-    const rows = UsageLog.open(database).summarize({
+    // With the journals: records a killed server left there are moved in and counted.
+    const rows = UsageLog.open(database, {
+      journalDirectory: getUsageJournalDirectory(input.config),
+    }).summarize({
       since,
       until,
       bucket,

@@ -219,7 +219,9 @@ test("admin API: organisations, teams and keys, with precise errors", async () =
 test("usage API: admins see everyone, members only their own key", async () => {
   await withApp(async (app, database) => {
     const directory = TenantDirectory.open(database);
-    const log = UsageLog.open(database);
+    const log = UsageLog.open(database, {
+      journalDirectory: path.join(path.dirname(database.location), "usage-journal"),
+    });
     directory.createOrganization({ name: "City" });
     directory.createTeam("city", { name: "Parks" });
     const member = directory.createApiKey({
@@ -240,7 +242,7 @@ test("usage API: admins see everyone, members only their own key", async () => {
       [member.record, 90],
       [admin.record, 30],
     ] as const)
-      await log.record({
+      log.record({
         requestId: `r${id++}`,
         at: new Date(Date.parse("2025-03-01T12:00:00Z") - minutes * 60_000).toISOString(),
         organizationId: "city",
@@ -258,6 +260,8 @@ test("usage API: admins see everyone, members only their own key", async () => {
         outcome: "ok",
         errorCode: null,
       });
+
+    log.close(); // into the database, where the route's own log reads them
 
     const all = await call(app, "GET", "/v1/usage?since=2h&bucket=hour&group_by=key", undefined, admin.key);
     assert.equal(all.status, 200);
