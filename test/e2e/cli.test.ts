@@ -6,6 +6,7 @@ import { copyFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import type { UsageSummaryRow } from "../../src/tenancy/usage-log.ts";
 import { createTempDir, findStories260K, getTinyModelPath } from "../helpers/test-models.ts";
 
 const cliEntry = fileURLToPath(new URL("../../src/cli/ostrom.ts", import.meta.url));
@@ -294,12 +295,7 @@ describe("serve", () => {
     await exited;
     const usage = await runCli(["usage", "--by", "model", "--json", "--data-dir", ownDir]);
     assert.equal(usage.code, 0, usage.stderr);
-    const rows = JSON.parse(usage.stdout) as {
-      group: string;
-      requests: number;
-      promptTokens: number;
-      completionTokens: number;
-    }[];
+    const rows = JSON.parse(usage.stdout) as UsageSummaryRow[];
     assert.deepEqual(
       rows.map((row) => [row.group, row.requests, row.promptTokens + row.completionTokens]),
       [["tiny:latest", 3, tokens.reduce((sum, value) => sum + value, 0)]],
