@@ -134,7 +134,10 @@ export interface UsageLogOptions {
   journalDirectory?: string;
   /** The longest a record waits in the journal before it is moved into the database. Default 100. */
   flushIntervalMs?: number;
-  /** Told when moving records into the database failed; they stay in the journal and are retried. */
+  /**
+   * Told when moving records into the database starts failing (once, until it works again); they
+   * stay in the journal and are retried every interval.
+   */
   onFlushError?: (error: unknown) => void;
   /** Records that may wait for the database before recording fails. Default `maxPendingRecords`. */
   maxPendingRecords?: number;
@@ -169,6 +172,8 @@ export class UsageLog {
   readonly #pending: PendingRecord[] = [];
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Whether the last timed flush failed (so a failing database is reported once, not every interval). */
+  #failing = false;
 
   private constructor(database: SqlDatabase, options: UsageLogOptions) {
     this.#database = database;
@@ -243,8 +248,10 @@ export class UsageLog {
     this.#timer = undefined;
     try {
       this.flush();
+      this.#failing = false;
     } catch (error) {
-      this.#onFlushError?.(error);
+      if (!this.#failing) this.#onFlushError?.(error);
+      this.#failing = true;
     }
   };
 
