@@ -12,6 +12,7 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { createRandomLlamaGguf } from "../../src/gguf/create-random-llama.ts";
+import { endless } from "../helpers/endless.ts";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.ts";
 import { createTempDir, getTinyModelPath } from "../helpers/test-models.ts";
 
@@ -700,6 +701,7 @@ describe("web console in Chromium", () => {
         max_tokens: 1800,
         temperature: 0,
         stream: true,
+        ...endless, // the random-weight model could otherwise end before the console's request waits
       },
       { signal: blocker.signal },
     );

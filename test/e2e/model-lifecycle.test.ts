@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { open } from "node:fs/promises";
 import { test } from "node:test";
+import { endless } from "../helpers/endless.ts";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.ts";
 import { getTinyModelPath } from "../helpers/test-models.ts";
 
@@ -35,13 +36,6 @@ async function getLoadedModels(server: TestServer): Promise<Array<{ ref: string 
   const response = await fetch(`${server.url}/health`);
   return ((await response.json()) as { loaded_models: Array<{ ref: string }> }).loaded_models;
 }
-
-const endless = {
-  response_format: {
-    type: "json_schema",
-    json_schema: { name: "n", schema: { type: "array", items: { type: "integer" }, minItems: 300 } },
-  },
-};
 
 test("a model whose estimated memory exceeds the limit is refused before loading", async () => {
   await withServer({ "memory-limit": "1MiB" }, async (server) => {

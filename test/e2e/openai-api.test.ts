@@ -3,21 +3,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import OpenAI from "openai";
+import { endless } from "../helpers/endless.ts";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.ts";
 import { getTinyModelPath, maxReportedTokens } from "../helpers/test-models.ts";
 
 let server: TestServer;
-/**
- * A grammar that cannot end before hundreds of tokens, so a generation runs until max_tokens, a
- * disconnect or a kill (a random-weight model may otherwise pick its end token at any step).
- */
-const endless = {
-  response_format: {
-    type: "json_schema",
-    json_schema: { name: "numbers", schema: { type: "array", items: { type: "integer" }, minItems: 500 } },
-  },
-} as const;
-
 before(async () => {
   server = await startTestServer(
     { "tiny:latest": await getTinyModelPath() },

@@ -3,17 +3,10 @@
 // through Ostrom with failover when one dies, and /metrics reports it all.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { endless } from "../helpers/endless.ts";
 import { type FakeUpstream, fakeToken, startFakeOpenAIUpstream } from "../helpers/fake-openai-upstream.ts";
 import { startTestServer, type TestServer } from "../helpers/start-test-server.ts";
 import { getTinyModelPath } from "../helpers/test-models.ts";
-
-/** A JSON-schema answer too long to finish during the test: keeps a slot busy until aborted. */
-const endless = {
-  response_format: {
-    type: "json_schema",
-    json_schema: { name: "numbers", schema: { type: "array", items: { type: "integer" }, minItems: 500 } },
-  },
-} as const;
 
 interface QueueJson {
   pools: { backend: string; model: string; capacity: number; running: number; queued: number }[];
