@@ -473,9 +473,13 @@ export class FairScheduler {
       node.queued += queuedDelta;
       node.running += runningDelta;
     }
+    // Idle nodes are forgotten in a sweep every 256 deactivations, not as each goes idle: a lone
+    // tenant goes idle after every request, and building its three nodes anew each time was most of
+    // the scheduler's garbage that outlived a young-generation collection (docs/benchmarks.md, "Ninth
+    // round"). A kept idle node that owes nothing is lifted to its parent's virtual time when it
+    // returns (`#activate`), exactly where a fresh one would start.
     if (nodes.some((node) => !node.active)) {
       this.#deactivations += 1;
-      for (let level = nodes.length - 1; level >= 0; level--) prune(nodes[level]!);
       if (this.#deactivations % 256 === 0) pruneIdleNodes(this.#root);
     }
   }
