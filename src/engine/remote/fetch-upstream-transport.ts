@@ -1,7 +1,12 @@
 // An UpstreamTransport over a `fetch` function: what the remote engine's tests use to hand-make
 // streams (split at every byte, stalled, erroring). Ostrom itself uses http-upstream-transport.ts,
 // which costs far less CPU per request. Must not depend on the engine, the dispatcher or the server.
-import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./upstream-transport.ts";
+import {
+  toAbortSignal,
+  type UpstreamRequest,
+  type UpstreamResponse,
+  type UpstreamTransport,
+} from "./upstream-transport.ts";
 
 export class FetchUpstreamTransport implements UpstreamTransport {
   readonly #baseUrl: string;
@@ -18,7 +23,7 @@ export class FetchUpstreamTransport implements UpstreamTransport {
       method: request.method,
       headers: request.headers,
       body: request.body,
-      signal: request.signal,
+      signal: toAbortSignal(request.signal),
     });
     const reader = response.body?.getReader();
     return {

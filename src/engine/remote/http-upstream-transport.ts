@@ -12,7 +12,12 @@
 // Must not depend on the engine, the dispatcher or the server.
 import http from "node:http";
 import https from "node:https";
-import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./upstream-transport.ts";
+import {
+  toAbortSignal,
+  type UpstreamRequest,
+  type UpstreamResponse,
+  type UpstreamTransport,
+} from "./upstream-transport.ts";
 
 export interface HttpUpstreamTransportOptions {
   /** How long an unused pooled connection is kept open, in ms. Default 4000 (the upstream's hint wins when shorter). */
@@ -76,7 +81,7 @@ export class HttpUpstreamTransport implements UpstreamTransport {
         method: request.method,
         headers,
         auth: this.#auth,
-        signal: request.signal,
+        signal: toAbortSignal(request.signal),
       });
     } catch (error) {
       reject(error);

@@ -26,6 +26,7 @@ import type {
   LoadedModelInfo,
   ModelHandle,
 } from "../engine.ts";
+import { Cancellation } from "./cancellation.ts";
 import { FetchUpstreamTransport } from "./fetch-upstream-transport.ts";
 import { HttpUpstreamTransport } from "./http-upstream-transport.ts";
 import { SocketUpstreamTransport } from "./socket-upstream-transport.ts";
@@ -71,7 +72,7 @@ const maxErrorBodyBytes = 64 * 1024;
 const drainTimeoutMs = 1000;
 
 interface UpstreamCall {
-  controller: AbortController;
+  cancellation: Cancellation;
   /** How long the upstream may take to send its response headers. */
   headersTimeoutMs: number;
   /** Why the call was aborted by Ostrom itself, if it was. */
@@ -180,7 +181,7 @@ export class RemoteEngine implements Engine {
     this.#disposed = true;
     for (const call of this.#calls) {
       call.reason = "disposed";
-      call.controller.abort();
+      call.cancellation.abort();
     }
     this.#transport.close();
   }
@@ -267,7 +268,7 @@ export class RemoteEngine implements Engine {
       }
     } finally {
       // Stopping early (client gone, consumer broke off, error) must stop the upstream's generation.
-      if (!drained) call.controller.abort();
+      if (!drained) call.cancellation.abort();
       call.end();
       this.#pendingRequests -= 1;
     }
@@ -364,11 +365,11 @@ export class RemoteEngine implements Engine {
   #beginCall(signal: AbortSignal, headersTimeoutMs = this.#connectTimeoutMs): UpstreamCall {
     if (this.#disposed) throw new OstromError("shutting_down", "The engine is shutting down.");
     if (signal.aborted) throw new OstromError("request_cancelled", "The request was cancelled.");
-    const controller = new AbortController();
-    const onAbort = () => controller.abort();
+    const cancellation = new Cancellation();
+    const onAbort = () => cancellation.abort();
     signal.addEventListener("abort", onAbort, { once: true });
     const call: UpstreamCall = {
-      controller,
+      cancellation,
       headersTimeoutMs,
       reason: undefined,
       end: () => {
@@ -382,7 +383,7 @@ export class RemoteEngine implements Engine {
 
   #abortCall(call: UpstreamCall, reason: NonNullable<UpstreamCall["reason"]>): void {
     call.reason ??= reason;
-    call.controller.abort();
+    call.cancellation.abort();
   }
 
   /** Sends a request and waits for a successful answer's headers; refusals become OstromErrors. */
@@ -407,7 +408,7 @@ export class RemoteEngine implements Engine {
         path,
         headers,
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: call.controller.signal,
+        signal: call.cancellation,
       });
     } catch (error) {
       throw this.#unreachable(call, signal, error);
@@ -513,7 +514,7 @@ async function readBoundedText(
 }
 
 async function drainResponse(response: UpstreamResponse, call: UpstreamCall): Promise<void> {
-  const timer = setTimeout(() => call.controller.abort(), drainTimeoutMs);
+  const timer = setTimeout(() => call.cancellation.abort(), drainTimeoutMs);
   try {
     while ((await response.read()) !== undefined) {
       // Whatever follows [DONE] is of no use.

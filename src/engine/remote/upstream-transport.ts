@@ -14,7 +14,26 @@ export interface UpstreamRequest {
   headers: Record<string, string>;
   body: string | undefined;
   /** Aborting it tears the request down: a pending `send` or `read` rejects. */
-  signal: AbortSignal;
+  signal: UpstreamAbort;
+}
+
+/**
+ * What a transport needs of a request's cancellation: an AbortSignal fits, and so does the remote
+ * engine's `Cancellation` (cancellation.ts), which spares an AbortSignal per call.
+ */
+export interface UpstreamAbort {
+  readonly aborted: boolean;
+  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
+  removeEventListener(type: "abort", listener: () => void): void;
+}
+
+/** A real AbortSignal that follows `abort`, for APIs that take one (`fetch`, node:http). */
+export function toAbortSignal(abort: UpstreamAbort): AbortSignal {
+  if (abort instanceof AbortSignal) return abort;
+  const controller = new AbortController();
+  if (abort.aborted) controller.abort();
+  else abort.addEventListener("abort", () => controller.abort(), { once: true });
+  return controller.signal;
 }
 
 export interface UpstreamResponse {
