@@ -146,6 +146,11 @@ test("property: capacity holds, the scheduler is work-conserving, every ticket e
   );
 });
 
+// A weighted fair queue bounds each tenant's lag behind its ideal share by about one request, so a share
+// measured over a window is only within 10% once every tenant finishes well over ten requests in it. The
+// smallest share here is a weight-1 tenant beside weights 4, 4 and 4, whose requests are the largest
+// (336 tokens) and run on 2 slots: it finishes about 4 requests in 150 s (its share then swings by
+// ±12%) and about 20 in 600 s, where the worst deviation over 150 random cases is 1.4%.
 test("property: backlogged tenants get shares within 10% of their weights", () => {
   fc.assert(
     fc.property(
@@ -155,7 +160,7 @@ test("property: backlogged tenants get shares within 10% of their weights", () =
         const result = runSimulation({
           mode: "fair",
           slots,
-          durationMs: 150_000,
+          durationMs: 600_000,
           warmupMs: 15_000,
           tenants: weights.map((weight, index) => ({
             name: `t${index}`,
