@@ -1,6 +1,6 @@
 // The one path all generation work takes: quota reservation, placement on a backend, the fair queue of
 // that (backend, model) pool, the engine call with failover, then settlement, accounting and metrics.
-// Knows nothing of HTTP: callers pass a tenant path, a priority and an AbortSignal.
+// Knows nothing of HTTP: callers pass a tenant path, a priority and a CancelSignal.
 //
 // Why one FairScheduler per (backend, model) pool rather than one for everything: a slot is a sequence
 // of one loaded model (or one upstream's concurrency for one model), so requests for different models
@@ -9,6 +9,7 @@
 // Failover: a request that fails on a remote backend before its first token (`backend_unavailable`) is
 // placed again on another healthy backend serving the model; once a token has been sent it is not,
 // because the client has already seen part of an answer.
+
 import type {
   ChatRequest,
   CompletionRequest,
@@ -28,6 +29,7 @@ import type { SchedulerClock } from "../scheduler/scheduler-clock.ts";
 import { systemClock } from "../scheduler/scheduler-clock.ts";
 import { type TenantPath, toTenantPlace } from "../scheduler/tenant-path.ts";
 import type { UsageEndpoint, UsageOutcome, UsageRecord } from "../tenancy/usage-log.ts";
+import { Cancellation, type CancelSignal } from "../util/cancel-signal.ts";
 import type { Backend } from "./backend.ts";
 import { createDispatchMetrics, type DispatchMetrics } from "./dispatch-metrics.ts";
 import {
@@ -49,7 +51,7 @@ export interface DispatchOptions {
   owner: WorkOwner;
   /** Default `interactive`. */
   priority?: PriorityClass;
-  signal: AbortSignal;
+  signal: CancelSignal;
   /** Echoed in accounting and `/v1/queue`; one is generated when absent. */
   requestId?: string;
 }
@@ -282,7 +284,7 @@ export class Dispatcher {
     estimate: Estimate,
     options: DispatchOptions,
     /** `share`: who the work is for, for engines that share each evaluation step (engine.ts). */
-    run: (backend: Backend, signal: AbortSignal, share: WorkShare) => AsyncIterable<GenerationEvent>,
+    run: (backend: Backend, signal: CancelSignal, share: WorkShare) => AsyncIterable<GenerationEvent>,
   ): AsyncGenerator<GenerationEvent> {
     const { owner, signal } = options;
     const tracked: Tracked = {
@@ -413,14 +415,18 @@ export class Dispatcher {
     ledger: QuotaLedger,
     path: TenantPath,
     tokens: number,
-    signal: AbortSignal,
+    signal: CancelSignal,
   ): AsyncGenerator<GenerationEvent, QuotaReservation> {
     let position: number | undefined;
     let wake: (() => void) | undefined;
     const timeoutMs = this.#options.queueTimeoutMs;
-    const stopped = new AbortController();
+    // Ends the wait when the client goes away or the consumer stops reading.
+    const stopped = new Cancellation();
+    const stop = () => stopped.abort();
+    signal.addEventListener("abort", stop, { once: true });
+    if (signal.aborted) stopped.abort();
     const pending = ledger.reserve(path, tokens, {
-      signal: AbortSignal.any([signal, stopped.signal]),
+      signal: stopped,
       maxWaitMs: timeoutMs > 0 ? timeoutMs : Number.POSITIVE_INFINITY,
       onQueued: (place) => {
         position = place;
@@ -453,6 +459,7 @@ export class Dispatcher {
       return reservation;
     } finally {
       // The consumer stopped reading while it waited: end the wait, give back what was reserved anyway.
+      signal.removeEventListener("abort", stop);
       if (!reserved) {
         stopped.abort();
         pending.then((reservation) => ledger.cancel(reservation)).catch(() => {});

@@ -2,6 +2,7 @@
 // Ostrom's own types, free of any wire format (OpenAI/Ollama shapes are translated in src/api/).
 // Implementations: `local/` (node-llama-cpp in worker processes). A remote engine can be added beside
 // it without touching callers.
+import type { CancelSignal } from "../util/cancel-signal.ts";
 
 /** What the engine needs to know to run a model from the store. */
 export interface ModelHandle {
@@ -160,11 +161,11 @@ export interface LoadedModelInfo {
 
 export interface Engine {
   /** Streams a chat answer. Aborting `signal` stops generation and frees the model's slot at once. */
-  chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<GenerationEvent>;
-  complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<GenerationEvent>;
-  embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult>;
+  chat(request: ChatRequest, signal: CancelSignal): AsyncIterable<GenerationEvent>;
+  complete(request: CompletionRequest, signal: CancelSignal): AsyncIterable<GenerationEvent>;
+  embed(request: EmbeddingRequest, signal: CancelSignal): Promise<EmbeddingResult>;
   /** Loads a model ahead of its first request (otherwise models load on demand). */
-  load(model: ModelHandle, signal: AbortSignal): Promise<void>;
+  load(model: ModelHandle, signal: CancelSignal): Promise<void>;
   unload(digest: string): Promise<void>;
   listLoaded(): LoadedModelInfo[];
   /** Number of requests queued or running, for draining on shutdown. */

@@ -29,7 +29,9 @@
 // the last few free slots for keys that have nothing running, which bounds a newcomer's wait behind a
 // tenant that floods every slot with long requests, at the cost of leaving those slots idle when only
 // running tenants want them (set 0, the default, for strict work conservation).
+
 import { OstromError } from "../errors.ts";
+import type { CancelSignal } from "../util/cancel-signal.ts";
 import type { SchedulerClock, TimerHandle } from "./scheduler-clock.ts";
 import { systemClock } from "./scheduler-clock.ts";
 import { getTenantNodeKeys, type TenantPath } from "./tenant-path.ts";
@@ -66,7 +68,7 @@ export interface EnqueueOptions {
   /** Time on the scheduler's clock (ms) by which the request must have been admitted. Default: none. */
   deadline?: number;
   /** Aborting it while the request waits removes it from the queue at once. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 export type TicketState = "queued" | "admitted" | "released" | "rejected";

@@ -57,6 +57,7 @@
 // they end.
 
 import { OstromError } from "../errors.ts";
+import type { CancelSignal } from "../util/cancel-signal.ts";
 import {
   QuotaExceededError,
   type QuotaKind,
@@ -97,7 +98,7 @@ export interface QuotaLedgerOptions {
 /** How `reserve` may wait while reservations of running requests fill a token limit. */
 export interface ReserveOptions {
   /** Ends a wait: `reserve` rejects with `request_cancelled` and nothing is booked. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /** Time on the ledger's clock after which a wait ends in 429 `quota_exceeded`. */
   deadline?: number;
   /**

@@ -1,6 +1,6 @@
 // What a route passes to the dispatcher about its request: the caller (from authentication), the
 // priority class it asked for (`X-Ostrom-Priority: interactive|batch`, default interactive) and the
-// client's abort signal. Also where a request's first event is awaited before the response starts, so
+// cancellation that follows the client (client-cancellation.ts). Also where a request's first event is awaited before the response starts, so
 // a waiting request's queue position can go in a header and refusals keep their HTTP status.
 import type { Context } from "hono";
 import type { DispatchOptions } from "../dispatch/dispatcher.ts";
@@ -8,12 +8,13 @@ import type { GenerationEvent } from "../engine/engine.ts";
 import { invalidParameter } from "../errors.ts";
 import type { PriorityClass } from "../scheduler/fair-scheduler.ts";
 import { type AppEnv, getPrincipal } from "./app-env.ts";
+import { getClientCancellation } from "./client-cancellation.ts";
 
 export function getDispatchOptions(c: Context<AppEnv>): DispatchOptions {
   return {
     owner: getPrincipal(c),
     priority: parsePriority(c.req.header("x-ostrom-priority")),
-    signal: c.req.raw.signal,
+    signal: getClientCancellation(c),
   };
 }
 

@@ -6,6 +6,7 @@ import type { ParsedChatRequest } from "../api/openai/chat-request.ts";
 import { type SourcesFields, toSourcesFields } from "../api/openai/knowledge-sources.ts";
 import { invalidParameter } from "../errors.ts";
 import { chooseChatModel } from "../knowledge/choose-chat-model.ts";
+import { type CancelSignal, toAbortSignal } from "../util/cancel-signal.ts";
 import type { AppContext } from "./app-context.ts";
 
 /** The model alias prefix that answers from a knowledge base: `kb:handbook`. */
@@ -19,7 +20,7 @@ export interface KnowledgeChatRequest extends ParsedChatRequest {
 export async function applyKnowledgeToChat(
   context: AppContext,
   parsed: ParsedChatRequest,
-  signal: AbortSignal,
+  signal: CancelSignal,
 ): Promise<KnowledgeChatRequest> {
   const alias = parsed.modelName.startsWith(knowledgeModelPrefix)
     ? parsed.modelName.slice(knowledgeModelPrefix.length)
@@ -46,7 +47,7 @@ export async function applyKnowledgeToChat(
   const grounded = await service.groundChat(parsed.request.messages, {
     bases,
     ...(parsed.knowledge?.topK !== undefined ? { topK: parsed.knowledge.topK } : {}),
-    signal,
+    signal: toAbortSignal(signal),
   });
   return {
     ...parsed,

@@ -91,6 +91,48 @@ describe("waiting requests see their place in the queue", () => {
     assert.match(metrics, /^ostrom_backend_healthy\{backend="local"\} 1$/m);
   });
 
+  test("a non-streamed request that waits leaves the queue as soon as its client disconnects", async () => {
+    // Nothing of its response has started, so only the server's view of the connection can tell.
+    const busy = new AbortController();
+    const holder = await fetch(`${server.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "tiny",
+        messages: [{ role: "user", content: "go" }],
+        stream: true,
+        ...endless,
+      }),
+      signal: busy.signal,
+    });
+    const holderReader = holder.body!.getReader();
+    await holderReader.read();
+    const queuedCount = async () =>
+      ((await (await fetch(`${server.url}/v1/queue`)).json()) as QueueJson).pools[0]?.queued ?? 0;
+
+    const leaving = new AbortController();
+    const waiting = fetch(`${server.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "tiny", messages: [{ role: "user", content: "next" }], max_tokens: 3 }),
+      signal: leaving.signal,
+    }).catch((error: unknown) => error);
+    for (let attempt = 0; attempt < 100 && (await queuedCount()) === 0; attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await queuedCount(), 1, "the request waits behind the busy slot");
+
+    leaving.abort();
+    assert.ok((await waiting) instanceof Error);
+    for (let attempt = 0; attempt < 100 && (await queuedCount()) > 0; attempt++)
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.equal(await queuedCount(), 0, "gone from the queue while the slot is still busy");
+    const queue = (await (await fetch(`${server.url}/v1/queue`)).json()) as QueueJson;
+    assert.equal(queue.pools[0]?.running, 1, "the holder still runs");
+
+    busy.abort();
+    await holderReader.cancel().catch(() => {});
+  });
+
   test("an unknown priority class is a 400 naming the header", async () => {
     const response = await fetch(`${server.url}/v1/chat/completions`, {
       method: "POST",

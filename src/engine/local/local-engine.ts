@@ -1,11 +1,13 @@
 // The local engine: GGUF models run by node-llama-cpp, one runner process per loaded model. Models
 // load on demand after their header is validated and their memory need estimated, stay loaded for
 // `keepAliveMs` after their last request, and make room for others least-recently-used first.
+
 import os from "node:os";
 import { OstromError } from "../../errors.ts";
 import { estimateModelMemory } from "../../gguf/estimate-model-memory.ts";
 import { readGgufInfo } from "../../gguf/read-gguf.ts";
 import { summarizeGguf } from "../../gguf/summarize-gguf.ts";
+import type { CancelSignal } from "../../util/cancel-signal.ts";
 import type {
   ChatRequest,
   CompletionRequest,
@@ -66,17 +68,17 @@ export class LocalEngine implements Engine {
     return this.#pendingRequests;
   }
 
-  chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
+  chat(request: ChatRequest, signal: CancelSignal): AsyncIterable<GenerationEvent> {
     const { model, ...rest } = request;
     return this.#generate(model, signal, (runner) => runner.chat(rest, signal));
   }
 
-  complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
+  complete(request: CompletionRequest, signal: CancelSignal): AsyncIterable<GenerationEvent> {
     const { model, ...rest } = request;
     return this.#generate(model, signal, (runner) => runner.complete(rest, signal));
   }
 
-  async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
+  async embed(request: EmbeddingRequest, signal: CancelSignal): Promise<EmbeddingResult> {
     this.#pendingRequests += 1;
     try {
       const loaded = await this.#getLoaded(request.model, signal);
@@ -87,7 +89,7 @@ export class LocalEngine implements Engine {
     }
   }
 
-  async load(model: ModelHandle, signal: AbortSignal): Promise<void> {
+  async load(model: ModelHandle, signal: CancelSignal): Promise<void> {
     const loaded = await this.#getLoaded(model, signal);
     this.#scheduleUnload(model.digest, loaded);
   }
@@ -134,7 +136,7 @@ export class LocalEngine implements Engine {
 
   async *#generate(
     model: ModelHandle,
-    signal: AbortSignal,
+    signal: CancelSignal,
     run: (runner: ModelRunner) => AsyncIterable<GenerationEvent>,
   ): AsyncGenerator<GenerationEvent> {
     this.#pendingRequests += 1;
@@ -146,7 +148,7 @@ export class LocalEngine implements Engine {
     }
   }
 
-  async #getLoaded(model: ModelHandle, signal: AbortSignal): Promise<LoadedModel> {
+  async #getLoaded(model: ModelHandle, signal: CancelSignal): Promise<LoadedModel> {
     if (this.#disposed) throw new OstromError("shutting_down", "The engine is shutting down.");
     const existing = this.#loaded.get(model.digest);
     if (existing?.runner.alive) {
@@ -267,7 +269,7 @@ export class LocalEngine implements Engine {
   }
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+function abortable<T>(promise: Promise<T>, signal: CancelSignal): Promise<T> {
   if (signal.aborted)
     return Promise.reject(new OstromError("request_cancelled", "The request was cancelled."));
   return new Promise((resolve, reject) => {

@@ -1,10 +1,12 @@
 // The engine's handle on one runner process: forks it, loads the model, multiplexes requests over IPC
 // and admits at most `parallel` of them at once (the rest wait in a bounded queue). If the process
 // dies, every request it held fails with `engine_crashed` and the handle reports itself dead.
+
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { OstromError } from "../../errors.ts";
 import { AsyncChannel } from "../../util/async-channel.ts";
+import type { CancelSignal } from "../../util/cancel-signal.ts";
 import type { GenerationEvent } from "../engine.ts";
 import type {
   ParentMessage,
@@ -145,15 +147,18 @@ export class ModelRunner {
     return this.#slots.busy === 0 && this.#slots.waiting === 0;
   }
 
-  chat(request: RunnerChatRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
+  chat(request: RunnerChatRequest, signal: CancelSignal): AsyncIterable<GenerationEvent> {
     return this.#stream((id) => ({ type: "chat", id, request }), signal);
   }
 
-  complete(request: RunnerCompletionRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
+  complete(request: RunnerCompletionRequest, signal: CancelSignal): AsyncIterable<GenerationEvent> {
     return this.#stream((id) => ({ type: "complete", id, request }), signal);
   }
 
-  async embed(inputs: string[], signal: AbortSignal): Promise<{ vectors: number[][]; promptTokens: number }> {
+  async embed(
+    inputs: string[],
+    signal: CancelSignal,
+  ): Promise<{ vectors: number[][]; promptTokens: number }> {
     const release = await this.#slots.acquire(signal);
     this.#assertAlive(release);
     const id = this.#nextId++;
@@ -186,7 +191,7 @@ export class ModelRunner {
 
   async *#stream(
     createMessage: (id: number) => ParentMessage,
-    signal: AbortSignal,
+    signal: CancelSignal,
   ): AsyncGenerator<GenerationEvent> {
     const release = await this.#slots.acquire(signal);
     this.#assertAlive(release);

@@ -1,6 +1,8 @@
 // A bounded FIFO of requests waiting for one of a fixed number of slots (a model's sequences).
 // The fair scheduler will replace the FIFO order; the bounds and cancellation stay.
+
 import { OstromError } from "../../errors.ts";
+import type { CancelSignal } from "../../util/cancel-signal.ts";
 
 export interface SlotQueueOptions {
   slots: number;
@@ -33,7 +35,7 @@ export class SlotQueue {
   }
 
   /** Resolves with a release function once a slot is free; rejects if the queue is full or `signal` aborts. */
-  acquire(signal: AbortSignal): Promise<() => void> {
+  acquire(signal: CancelSignal): Promise<() => void> {
     if (signal.aborted)
       return Promise.reject(new OstromError("request_cancelled", "The request was cancelled."));
     if (this.#busy < this.#options.slots && this.#waiters.length === 0) {

@@ -1,12 +1,8 @@
 // An UpstreamTransport over a `fetch` function: what the remote engine's tests use to hand-make
 // streams (split at every byte, stalled, erroring). Ostrom itself uses http-upstream-transport.ts,
 // which costs far less CPU per request. Must not depend on the engine, the dispatcher or the server.
-import {
-  toAbortSignal,
-  type UpstreamRequest,
-  type UpstreamResponse,
-  type UpstreamTransport,
-} from "./upstream-transport.ts";
+import { toAbortSignal } from "../../util/cancel-signal.ts";
+import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./upstream-transport.ts";
 
 export class FetchUpstreamTransport implements UpstreamTransport {
   readonly #baseUrl: string;

@@ -12,12 +12,8 @@
 // Must not depend on the engine, the dispatcher or the server.
 import http from "node:http";
 import https from "node:https";
-import {
-  toAbortSignal,
-  type UpstreamRequest,
-  type UpstreamResponse,
-  type UpstreamTransport,
-} from "./upstream-transport.ts";
+import { toAbortSignal } from "../../util/cancel-signal.ts";
+import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./upstream-transport.ts";
 
 export interface HttpUpstreamTransportOptions {
   /** How long an unused pooled connection is kept open, in ms. Default 4000 (the upstream's hint wins when shorter). */

@@ -16,6 +16,7 @@
 // tracks itself. Refusals of the request itself keep their meaning (invalid_parameter, model_not_found,
 // context_length_exceeded). Must not depend on the server, the scheduler or the dispatcher.
 import { OstromError } from "../../errors.ts";
+import { Cancellation, type CancelSignal } from "../../util/cancel-signal.ts";
 import type {
   ChatRequest,
   CompletionRequest,
@@ -26,7 +27,6 @@ import type {
   LoadedModelInfo,
   ModelHandle,
 } from "../engine.ts";
-import { Cancellation } from "./cancellation.ts";
 import { FetchUpstreamTransport } from "./fetch-upstream-transport.ts";
 import { HttpUpstreamTransport } from "./http-upstream-transport.ts";
 import { SocketUpstreamTransport } from "./socket-upstream-transport.ts";
@@ -114,7 +114,7 @@ export class RemoteEngine implements Engine {
     return this.#pendingRequests;
   }
 
-  chat(request: ChatRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
+  chat(request: ChatRequest, signal: CancelSignal): AsyncIterable<GenerationEvent> {
     const promptChars = request.messages.reduce(
       (total, message) =>
         total +
@@ -125,12 +125,12 @@ export class RemoteEngine implements Engine {
     return this.#generate("/chat/completions", toOpenAIChatBody(request), request.model, promptChars, signal);
   }
 
-  complete(request: CompletionRequest, signal: AbortSignal): AsyncIterable<GenerationEvent> {
+  complete(request: CompletionRequest, signal: CancelSignal): AsyncIterable<GenerationEvent> {
     const body = toOpenAICompletionBody(request);
     return this.#generate("/completions", body, request.model, request.prompt.length, signal);
   }
 
-  async embed(request: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
+  async embed(request: EmbeddingRequest, signal: CancelSignal): Promise<EmbeddingResult> {
     const call = this.#beginCall(signal);
     this.#pendingRequests += 1;
     try {
@@ -145,7 +145,7 @@ export class RemoteEngine implements Engine {
   }
 
   /** The model names the upstream serves (`GET /models`). */
-  async listModels(signal: AbortSignal): Promise<string[]> {
+  async listModels(signal: CancelSignal): Promise<string[]> {
     const call = this.#beginCall(signal);
     try {
       const response = await this.#send("GET", "/models", undefined, "", call, signal);
@@ -159,7 +159,7 @@ export class RemoteEngine implements Engine {
   }
 
   /** Whether the upstream answers its model list in time; never throws. */
-  async checkHealth(signal: AbortSignal): Promise<boolean> {
+  async checkHealth(signal: CancelSignal): Promise<boolean> {
     try {
       await this.listModels(signal);
       return true;
@@ -169,7 +169,7 @@ export class RemoteEngine implements Engine {
   }
 
   /** Remote models are loaded by their server; nothing to do. */
-  async load(_model: ModelHandle, _signal: AbortSignal): Promise<void> {}
+  async load(_model: ModelHandle, _signal: CancelSignal): Promise<void> {}
 
   async unload(_digest: string): Promise<void> {}
 
@@ -191,7 +191,7 @@ export class RemoteEngine implements Engine {
     body: Record<string, unknown>,
     model: ModelHandle,
     promptChars: number,
-    signal: AbortSignal,
+    signal: CancelSignal,
   ): AsyncGenerator<GenerationEvent> {
     const whole = body.stream === false;
     const call = this.#beginCall(
@@ -302,7 +302,7 @@ export class RemoteEngine implements Engine {
   async #readWholeAnswer(
     response: UpstreamResponse,
     call: UpstreamCall,
-    signal: AbortSignal,
+    signal: CancelSignal,
   ): Promise<string | undefined> {
     const pieces: Uint8Array[] = [];
     let bytes = 0;
@@ -362,7 +362,7 @@ export class RemoteEngine implements Engine {
     return toUpstreamError(status, data, { backend: this.name, model });
   }
 
-  #beginCall(signal: AbortSignal, headersTimeoutMs = this.#connectTimeoutMs): UpstreamCall {
+  #beginCall(signal: CancelSignal, headersTimeoutMs = this.#connectTimeoutMs): UpstreamCall {
     if (this.#disposed) throw new OstromError("shutting_down", "The engine is shutting down.");
     if (signal.aborted) throw new OstromError("request_cancelled", "The request was cancelled.");
     const cancellation = new Cancellation();
@@ -393,7 +393,7 @@ export class RemoteEngine implements Engine {
     body: Record<string, unknown> | undefined,
     model: string,
     call: UpstreamCall,
-    signal: AbortSignal,
+    signal: CancelSignal,
   ): Promise<UpstreamResponse> {
     const headers: Record<string, string> = {
       accept: body?.stream === true ? "text/event-stream" : "application/json",
@@ -431,7 +431,7 @@ export class RemoteEngine implements Engine {
     });
   }
 
-  async #readJson(response: UpstreamResponse, call: UpstreamCall, signal: AbortSignal): Promise<unknown> {
+  async #readJson(response: UpstreamResponse, call: UpstreamCall, signal: CancelSignal): Promise<unknown> {
     let text: string;
     try {
       text = await readBoundedText(response, this.#maxResponseBytes, true);
@@ -447,7 +447,7 @@ export class RemoteEngine implements Engine {
   }
 
   /** The request never got a usable answer: cancelled by the client, or the backend is unavailable. */
-  #unreachable(call: UpstreamCall, signal: AbortSignal, error: unknown): OstromError {
+  #unreachable(call: UpstreamCall, signal: CancelSignal, error: unknown): OstromError {
     if (call.reason === "disposed") return new OstromError("shutting_down", "The engine is shutting down.");
     if (call.reason === "connect_timeout") {
       return new OstromError(

@@ -9,12 +9,8 @@
 // before any byte of an answer is sent once more on a new connection, as with node's agent.
 // Must not depend on the engine, the dispatcher or the server.
 import net from "node:net";
-import type {
-  UpstreamAbort,
-  UpstreamRequest,
-  UpstreamResponse,
-  UpstreamTransport,
-} from "./upstream-transport.ts";
+import type { CancelSignal } from "../../util/cancel-signal.ts";
+import type { UpstreamRequest, UpstreamResponse, UpstreamTransport } from "./upstream-transport.ts";
 
 export interface SocketUpstreamTransportOptions {
   /** How long an unused pooled connection is kept open, in ms. Default 4000 (the upstream's hint wins when shorter). */
@@ -150,7 +146,7 @@ export class SocketUpstreamTransport implements UpstreamTransport {
 }
 
 interface Exchange {
-  signal: UpstreamAbort;
+  signal: CancelSignal;
   resolve(response: UpstreamResponse): void;
   /** `answered`: whether any byte of the answer had arrived. */
   reject(error: unknown, answered: boolean): void;

@@ -5,6 +5,7 @@
 // proxied request than `fetch`, and the socket transport ~0.07 ms less again, see docs/benchmarks.md)
 // and a `fetch` function (fetch-upstream-transport.ts, which tests use to hand-make streams). Must not
 // depend on the engine, the dispatcher or the server.
+import type { CancelSignal } from "../../util/cancel-signal.ts";
 
 export interface UpstreamRequest {
   method: "GET" | "POST";
@@ -14,26 +15,7 @@ export interface UpstreamRequest {
   headers: Record<string, string>;
   body: string | undefined;
   /** Aborting it tears the request down: a pending `send` or `read` rejects. */
-  signal: UpstreamAbort;
-}
-
-/**
- * What a transport needs of a request's cancellation: an AbortSignal fits, and so does the remote
- * engine's `Cancellation` (cancellation.ts), which spares an AbortSignal per call.
- */
-export interface UpstreamAbort {
-  readonly aborted: boolean;
-  addEventListener(type: "abort", listener: () => void, options?: { once?: boolean }): void;
-  removeEventListener(type: "abort", listener: () => void): void;
-}
-
-/** A real AbortSignal that follows `abort`, for APIs that take one (`fetch`, node:http). */
-export function toAbortSignal(abort: UpstreamAbort): AbortSignal {
-  if (abort instanceof AbortSignal) return abort;
-  const controller = new AbortController();
-  if (abort.aborted) controller.abort();
-  else abort.addEventListener("abort", () => controller.abort(), { once: true });
-  return controller.signal;
+  signal: CancelSignal;
 }
 
 export interface UpstreamResponse {

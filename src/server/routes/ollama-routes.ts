@@ -38,17 +38,15 @@ export function createOllamaRoutes(context: AppContext): Hono<AppEnv> {
   app.post("/chat", async (c) => {
     // `kb:<name>` models answer from a knowledge base here too; the sources ride on the final object
     // (Ollama clients ignore fields they do not know).
+    const options = getDispatchOptions(c);
     const parsed = await applyKnowledgeToChat(
       context,
       { ...parseOllamaChat(await readJsonBody(c), limits), includeUsage: false },
-      c.req.raw.signal,
+      options.signal,
     );
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
     // `stream: false`: a remote backend may answer in one piece (src/engine/remote/remote-engine.ts).
-    const events = dispatcher.chat(
-      { ...parsed.request, model, stream: parsed.stream },
-      getDispatchOptions(c),
-    );
+    const events = dispatcher.chat({ ...parsed.request, model, stream: parsed.stream }, options);
     const withSources = <T extends { done: boolean }>(chunk: T) =>
       chunk.done && parsed.sources ? { ...chunk, ...parsed.sources } : chunk;
     if (parsed.stream)

@@ -62,16 +62,17 @@ export function createOpenAIRoutes(context: AppContext): Hono<AppEnv> {
   });
 
   app.post("/chat/completions", async (c) => {
+    const options = getDispatchOptions(c);
     const parsed = await applyKnowledgeToChat(
       context,
       parseChatRequest(await readJsonBody(c), limits),
-      c.req.raw.signal,
+      options.signal,
     );
     const { model, headers } = await resolveServableModel(context, parsed.modelName);
     const head = { id: createResponseId("chatcmpl"), created: nowSeconds(), model: model.ref };
     // `stream: false`: a remote backend may answer in one piece (src/engine/remote/remote-engine.ts).
     const request = { ...parsed.request, model, stream: parsed.stream };
-    const started = await startEvents(dispatcher.chat(request, getDispatchOptions(c)));
+    const started = await startEvents(dispatcher.chat(request, options));
     const events = started.events;
     Object.assign(headers, started.headers);
     if (parsed.stream) {

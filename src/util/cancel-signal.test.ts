@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Cancellation } from "./cancellation.ts";
-import { toAbortSignal } from "./upstream-transport.ts";
+import { Cancellation, toAbortSignal } from "./cancel-signal.ts";
 
 test("abort calls each listener once, in order, and later aborts do nothing", () => {
   const cancellation = new Cancellation();
