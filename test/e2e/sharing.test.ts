@@ -20,7 +20,8 @@ describe("waiting requests see their place in the queue", () => {
   });
   after(() => server.shutdown());
 
-  test("a stream that waits gets a queued chunk and header, /v1/queue shows it, and it runs when the slot frees", async () => {
+  /** A stream that never ends holds the only slot once its first token is read; abort `busy` to end it. */
+  async function takeTheSlot() {
     const busy = new AbortController();
     const holder = await fetch(`${server.url}/v1/chat/completions`, {
       method: "POST",
@@ -35,7 +36,12 @@ describe("waiting requests see their place in the queue", () => {
     });
     assert.equal(holder.status, 200);
     const holderReader = holder.body!.getReader();
-    await holderReader.read(); // the first token: the only slot is taken
+    await holderReader.read();
+    return { busy, holderReader };
+  }
+
+  test("a stream that waits gets a queued chunk and header, /v1/queue shows it, and it runs when the slot frees", async () => {
+    const { busy, holderReader } = await takeTheSlot();
 
     const waiting = await fetch(`${server.url}/v1/chat/completions`, {
       method: "POST",
@@ -93,20 +99,7 @@ describe("waiting requests see their place in the queue", () => {
 
   test("a non-streamed request that waits leaves the queue as soon as its client disconnects", async () => {
     // Nothing of its response has started, so only the server's view of the connection can tell.
-    const busy = new AbortController();
-    const holder = await fetch(`${server.url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({
-        model: "tiny",
-        messages: [{ role: "user", content: "go" }],
-        stream: true,
-        ...endless,
-      }),
-      signal: busy.signal,
-    });
-    const holderReader = holder.body!.getReader();
-    await holderReader.read();
+    const { busy, holderReader } = await takeTheSlot();
     const queuedCount = async () =>
       ((await (await fetch(`${server.url}/v1/queue`)).json()) as QueueJson).pools[0]?.queued ?? 0;
 
