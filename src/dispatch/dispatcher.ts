@@ -9,7 +9,6 @@
 // Failover: a request that fails on a remote backend before its first token (`backend_unavailable`) is
 // placed again on another healthy backend serving the model; once a token has been sent it is not,
 // because the client has already seen part of an answer.
-
 import type {
   ChatRequest,
   CompletionRequest,

@@ -29,7 +29,6 @@
 // the last few free slots for keys that have nothing running, which bounds a newcomer's wait behind a
 // tenant that floods every slot with long requests, at the cost of leaving those slots idle when only
 // running tenants want them (set 0, the default, for strict work conservation).
-
 import { OstromError } from "../errors.ts";
 import type { CancelSignal } from "../util/cancel-signal.ts";
 import type { SchedulerClock, TimerHandle } from "./scheduler-clock.ts";

@@ -1,7 +1,6 @@
 // The local engine: GGUF models run by node-llama-cpp, one runner process per loaded model. Models
 // load on demand after their header is validated and their memory need estimated, stay loaded for
 // `keepAliveMs` after their last request, and make room for others least-recently-used first.
-
 import os from "node:os";
 import { OstromError } from "../../errors.ts";
 import { estimateModelMemory } from "../../gguf/estimate-model-memory.ts";

@@ -1,7 +1,6 @@
 // The engine's handle on one runner process: forks it, loads the model, multiplexes requests over IPC
 // and admits at most `parallel` of them at once (the rest wait in a bounded queue). If the process
 // dies, every request it held fails with `engine_crashed` and the handle reports itself dead.
-
 import { type ChildProcess, fork } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { OstromError } from "../../errors.ts";

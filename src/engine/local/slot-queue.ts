@@ -1,6 +1,5 @@
 // A bounded FIFO of requests waiting for one of a fixed number of slots (a model's sequences).
 // The fair scheduler will replace the FIFO order; the bounds and cancellation stay.
-
 import { OstromError } from "../../errors.ts";
 import type { CancelSignal } from "../../util/cancel-signal.ts";
 
