@@ -1,7 +1,8 @@
 // What a route passes to the dispatcher about its request: the caller (from authentication), the
 // priority class it asked for (`X-Ostrom-Priority: interactive|batch`, default interactive) and the
-// cancellation that follows the client (client-cancellation.ts). Also where a request's first event is awaited before the response starts, so
-// a waiting request's queue position can go in a header and refusals keep their HTTP status.
+// cancellation that follows the client (client-cancellation.ts). Also where a request's first event is
+// awaited before the response starts, so a waiting request's queue position can go in a header and
+// refusals keep their HTTP status.
 import type { Context } from "hono";
 import type { DispatchOptions } from "../dispatch/dispatcher.ts";
 import type { GenerationEvent } from "../engine/engine.ts";
