@@ -1,5 +1,6 @@
 // The gateway benchmark (`npm run bench:gateway -- [--duration 300] [--rate 500] [--json]
-// [--cpu-prof-dir DIR] [--floor | --floor-only] [--compiled] [--closed N] [--ostrom-node-options "..."]`):
+// [--cpu-prof-dir DIR] [--floor | --floor-only] [--compiled] [--closed N] [--ostrom-node-options "..."]
+// [--gc-pauses]`):
 // what Ostrom adds in front of a fast OpenAI-compatible upstream, against that upstream directly, in the
 // same run.
 //   - the upstream: test/helpers/fake-openai-upstream.ts in this process (no delay per token), so the
@@ -14,7 +15,9 @@
 //   - phases: non-streaming, then streaming chat completions of `--tokens` tokens, each `--warmup`
 //     seconds unmeasured then `--duration` seconds measured;
 //   - Ostrom's RSS is sampled every second over the whole run; each target's CPU time (Ostrom's, the
-//     floor's, and this process's for the upstream) is read from /proc around each measured phase.
+//     floor's, and this process's for the upstream) is read from /proc around each measured phase;
+//   - with `--gc-pauses`, Ostrom loads bench/gc-pause-recorder.mjs, and each open-loop phase reports
+//     Ostrom's garbage-collection pauses within it (count, median, longest, milliseconds per second).
 // `--closed N` replaces the open loop by a closed one: each target alone with N requests always in
 // flight, `--requests` (4000) per round after `--warmup-requests` (4000), `--rounds` (2) rounds
 // alternating the targets. It saturates each target, so its CPU per request is what it costs, with far
@@ -30,6 +33,7 @@ import { fileURLToPath } from "node:url";
 import { startFakeOpenAIUpstream } from "../test/helpers/fake-openai-upstream.ts";
 import { readCpuSeconds, readRssMiB, spawnTracked, stopProcess } from "./bench-process.ts";
 import type { GatewayLoadMessage, GatewayLoadPlan, Percentiles, TargetResult } from "./gateway-load.ts";
+import { type PhaseGcPauses, readGcPauses, summarizeGcPauses } from "./gc-pauses.ts";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -76,6 +80,8 @@ const options = {
     readRawFlag("ostrom-node-options")
       ?.split(/\s+/)
       .filter((option) => option !== "") ?? [],
+  /** `--gc-pauses`: record Ostrom's GC pauses and report them per open-loop phase. */
+  gcPauses: process.argv.includes("--gc-pauses"),
   /** `--closed N`: closed loop with N requests in flight, each target alone (see the header). */
   closed: process.argv.includes("--closed")
     ? {
@@ -98,22 +104,28 @@ const upstream = await startFakeOpenAIUpstream({ models: [model], tokens: option
 
 // 2. Ostrom in front of it, and the floor (a minimal proxy) if asked for.
 const dataDir = await mkdtemp(path.join(os.tmpdir(), "ostrom-bench-gateway-"));
+const gcPauseFile = `${dataDir}-gc-pauses.jsonl`;
 const ostromEntry = options.compiled ? ["bin/ostrom.js"] : ["--import", "tsx", "src/cli/ostrom.ts"];
 if (options.compiled && !existsSync(path.join(root, "dist", "cli", "main.js")))
   throw new Error("--compiled needs the built CLI: run `npm run build` first");
 const ostrom = options.ostrom
-  ? startServer("Ostrom", [
-      ...(options.cpuProfDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", options.cpuProfDir]),
-      ...options.ostromNodeOptions,
-      ...ostromEntry,
-      "serve",
-      "--port",
-      "0",
-      "--data-dir",
-      dataDir,
-      "--backend",
-      `fake=${upstream.url}`,
-    ])
+  ? startServer(
+      "Ostrom",
+      [
+        ...(options.cpuProfDir === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", options.cpuProfDir]),
+        ...options.ostromNodeOptions,
+        ...(options.gcPauses ? ["--import", path.join(root, "bench", "gc-pause-recorder.mjs")] : []),
+        ...ostromEntry,
+        "serve",
+        "--port",
+        "0",
+        "--data-dir",
+        dataDir,
+        "--backend",
+        `fake=${upstream.url}`,
+      ],
+      options.gcPauses ? { OSTROM_BENCH_GC_FILE: gcPauseFile } : {},
+    )
   : undefined;
 const floor = options.floor
   ? startServer("the minimal proxy", [
@@ -130,6 +142,16 @@ async function cleanUp(): Promise<void> {
   if (floor) await stopProcess(floor.child);
   await upstream.close();
   await rm(dataDir, { recursive: true, force: true });
+}
+
+/** Ostrom's GC pauses per open-loop phase (after it has exited and written them), then the file gone. */
+async function collectGcPauses(): Promise<Record<string, PhaseGcPauses> | undefined> {
+  if (!options.gcPauses || options.closed) return undefined;
+  const pauses = await readGcPauses(gcPauseFile);
+  await rm(gcPauseFile, { force: true });
+  return Object.fromEntries(
+    [...phaseWindows].map(([phase, window]) => [phase, summarizeGcPauses(pauses, window.from, window.to)]),
+  );
 }
 
 let ostromUrl: string | undefined;
@@ -196,6 +218,8 @@ const phases: Extract<GatewayLoadMessage, { event: "phase" }>[] = [];
 /** Open loop: each target's CPU time (all threads) over each measured phase, by phase then target. */
 const cpuSecondsByPhase = new Map<string, Map<string, number>>();
 let cpuAtPhaseStart = new Map<string, number>();
+/** Open loop: each measured phase's wall-clock window (epoch ms), for its GC pauses. */
+const phaseWindows = new Map<string, { from: number; to: number }>();
 /** Closed loop: the rounds, each with its target's CPU time. */
 const closedRuns: (Extract<GatewayLoadMessage, { event: "closed-run" }> & { cpuSeconds: number })[] = [];
 let closedCpuAtStart = 0;
@@ -210,6 +234,7 @@ const onLoadMessage = (message: GatewayLoadMessage) => {
       return;
     }
     cpuAtPhaseStart = new Map(targets.map(({ name }) => [name, readTargetCpuSeconds(name)]));
+    phaseWindows.set(message.phase, { from: Date.now(), to: Number.POSITIVE_INFINITY });
     progress(
       `measuring ${message.phase} for ${options.durationSeconds} s at ${options.rate} requests/s per target`,
     );
@@ -217,6 +242,8 @@ const onLoadMessage = (message: GatewayLoadMessage) => {
     closedRuns.push({ ...message, cpuSeconds: readTargetCpuSeconds(message.target) - closedCpuAtStart });
   } else {
     phases.push(message);
+    const window = phaseWindows.get(message.phase);
+    if (window) window.to = Date.now();
     cpuSecondsByPhase.set(
       message.phase,
       new Map(
@@ -248,6 +275,7 @@ const loadCode = await new Promise<number | null>((resolve) => load.on("close", 
 clearInterval(rssTimer);
 sampleRss();
 await cleanUp();
+const gcPauses = await collectGcPauses();
 if (loadCode !== 0) throw new Error(`the load generator failed (exit ${loadCode}):\n${loadOutput}`);
 
 // 5. Report.
@@ -296,6 +324,7 @@ const results = phases.map((phase) => {
     seconds: phase.seconds,
     ostromCpuPercent: round((ostromSeconds / phase.seconds) * 100, 1),
     ostromCpuMsPerRequest: cpuMsPerRequest.ostrom ?? Number.NaN,
+    ...(gcPauses?.[phase.phase] ? { ostromGcPauses: gcPauses[phase.phase] } : {}),
     /** CPU ms per request of each target's process ("direct": the upstream, in the benchmark's process). */
     cpuMsPerRequest,
     generatorSendLagMs: phase.sendLagMs,
@@ -418,6 +447,15 @@ if (options.json) {
       lines.push(
         `${result.phase}: Ostrom used ${result.ostromCpuPercent} % of one core, ${result.ostromCpuMsPerRequest} ms CPU per request`,
       );
+    const gc = result.ostromGcPauses;
+    if (gc) {
+      const describe = (name: string, pauses: PhaseGcPauses["scavenges"]) =>
+        `${pauses.count} ${name} (median ${pauses.p50Ms ?? "-"} ms, max ${pauses.maxMs ?? "-"} ms, ${pauses.msPerSecond} ms/s)`;
+      lines.push(
+        `${result.phase}: Ostrom's GC pauses: ${describe("scavenges", gc.scavenges)}, ` +
+          `${describe("mark-compacts", gc.markCompacts)}, ${describe("other steps", gc.otherSteps)}`,
+      );
+    }
   }
   if (options.ostrom)
     lines.push(
@@ -436,11 +474,11 @@ if (options.json) {
 }
 
 /** Starts a server as a tracked child process; `listening()` resolves with its URL once it says so. */
-function startServer(label: string, args: string[]) {
+function startServer(label: string, args: string[], env: Record<string, string> = {}) {
   let output = "";
   const child = spawnTracked(process.execPath, args, {
     cwd: root,
-    env: { ...process.env, OSTROM_PULL_ON_START: "false", OSTROM_ENGINE_BUILD: "off" },
+    env: { ...process.env, OSTROM_PULL_ON_START: "false", OSTROM_ENGINE_BUILD: "off", ...env },
     // Keep only the tail: enough to explain a failure, bounded over a long run.
     onOutput: (text) => {
       output = (output + text).slice(-20_000);
