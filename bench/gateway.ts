@@ -146,9 +146,10 @@ async function cleanUp(): Promise<void> {
 
 /** Ostrom's GC pauses per open-loop phase (after it has exited and written them), then the file gone. */
 async function collectGcPauses(): Promise<Record<string, PhaseGcPauses> | undefined> {
-  if (!options.gcPauses || options.closed) return undefined;
+  if (!options.gcPauses) return undefined;
   const pauses = await readGcPauses(gcPauseFile);
   await rm(gcPauseFile, { force: true });
+  // The closed loop has no phase windows: it measures CPU per request, not pauses.
   return Object.fromEntries(
     [...phaseWindows].map(([phase, window]) => [phase, summarizeGcPauses(pauses, window.from, window.to)]),
   );
