@@ -693,6 +693,9 @@ describe("web console in Chromium", () => {
 
   test("a request waiting for the model shows its queue position until the first token", async () => {
     // The server runs one request at a time: a long one in the background makes the console's wait.
+    // The page is opened first: the blocker's 1800 tokens take ~2 s on a quiet machine, and loading
+    // the console in a fresh browser context can take as long (CI once saw the blocker end first).
+    const { page, errors } = await openConsole("/?max_tokens=4");
     const blocker = new AbortController();
     const background = await server.client.chat.completions.create(
       {
@@ -707,7 +710,6 @@ describe("web console in Chromium", () => {
     );
     const iterator = background[Symbol.asyncIterator]();
     await iterator.next(); // it is running
-    const { page, errors } = await openConsole("/?max_tokens=4");
     await sendMessage(page, "Am I queued?");
     const answer = page.locator(".message-assistant").last();
     await answer.locator(".message-meta", { hasText: /Queued — position 1/ }).waitFor();
