@@ -276,8 +276,8 @@ const loadCode = await new Promise<number | null>((resolve) => load.on("close", 
 clearInterval(rssTimer);
 sampleRss();
 await cleanUp();
-const gcPauses = await collectGcPauses();
 if (loadCode !== 0) throw new Error(`the load generator failed (exit ${loadCode}):\n${loadOutput}`);
+const gcPauses = await collectGcPauses();
 
 // 5. Report.
 const measured = rssSamples.filter((sample) => plan.phases.includes(sample.phase as "streaming"));
