@@ -4,7 +4,9 @@
 // (`stream: false` on the engine request: a non-streamed API response) asks the upstream for one JSON
 // answer instead and yields it as one text event and `done` (the same events, fewer of them: no SSE
 // decoding, one JSON parse instead of ~20). In a stream, the text of the events that arrive in one
-// read is handed on as one text event. The request's `model.ref` is the model's name upstream.
+// read is handed on as one text event, and a token's event that is the one before it with another
+// text is read without parsing it (text-delta-template.ts). The request's `model.ref` is the model's
+// name upstream.
 //
 // An upstream says nothing while it generates a non-streamed answer, so for those the wait for the
 // response headers is bounded by the connect timeout plus the response timeout (630 s by default, as
@@ -32,6 +34,7 @@ import { HttpUpstreamTransport } from "./http-upstream-transport.ts";
 import { SocketUpstreamTransport } from "./socket-upstream-transport.ts";
 import { SseDecoder, SseEventTooLargeError } from "./sse-decoder.ts";
 import { MalformedChunkError, StreamAssembler } from "./stream-assembler.ts";
+import { TextDeltaTemplate } from "./text-delta-template.ts";
 import { toOpenAIChatBody, toOpenAICompletionBody } from "./to-openai-request.ts";
 import { readErrorDetail, toUpstreamError } from "./to-upstream-error.ts";
 import type { UpstreamResponse, UpstreamTransport } from "./upstream-transport.ts";
@@ -217,6 +220,7 @@ export class RemoteEngine implements Engine {
         return;
       }
       const decoder = new SseDecoder();
+      const template = new TextDeltaTemplate();
       let events = 0;
       for (;;) {
         let chunk: Uint8Array | undefined;
@@ -250,7 +254,11 @@ export class RemoteEngine implements Engine {
             yield assembler.finish();
             return;
           }
-          const event = this.#accept(assembler, data, model.ref, "event");
+          const known = template.match(data);
+          const event =
+            known !== undefined
+              ? assembler.acceptText(known)
+              : this.#accept(assembler, data, model.ref, "event", template);
           if (event?.type === "text") {
             events += 1;
             text += event.text;
@@ -335,6 +343,7 @@ export class RemoteEngine implements Engine {
     data: string,
     model: string,
     kind: "event" | "answer",
+    template?: TextDeltaTemplate,
   ): GenerationEvent | undefined {
     let payload: unknown;
     try {
@@ -348,7 +357,10 @@ export class RemoteEngine implements Engine {
       throw this.#reportedError(data, model);
     }
     try {
-      return kind === "answer" ? assembler.acceptWhole(payload) : assembler.accept(payload);
+      if (kind === "answer") return assembler.acceptWhole(payload);
+      const event = assembler.accept(payload);
+      template?.learn(data, payload);
+      return event;
     } catch (error) {
       if (error instanceof MalformedChunkError) throw this.#malformed(error.message);
       throw error;

@@ -69,6 +69,16 @@ export class StreamAssembler {
   }
 
   /**
+   * Takes the text of a chunk that carries only text (one choice, no finish reason, usage or tool
+   * calls), read without parsing it (text-delta-template.ts): what `accept` does with such a chunk.
+   */
+  acceptText(text: string): GenerationEvent | undefined {
+    if (text === "") return undefined;
+    this.#deltas += 1;
+    return { type: "text", text };
+  }
+
+  /**
    * Takes a whole non-streamed answer; returns its text as one event, if it has any. Its message is read
    * as one delta (content and complete tool calls). Throws MalformedChunkError.
    */
