@@ -63,14 +63,12 @@ export class StreamAssembler {
       if (typeof choice.delta.content === "string") text += choice.delta.content;
       if (Array.isArray(choice.delta.tool_calls)) this.#acceptToolCallDeltas(choice.delta.tool_calls);
     }
-    if (text === "") return undefined;
-    this.#deltas += 1;
-    return { type: "text", text };
+    return this.acceptText(text);
   }
 
   /**
-   * Takes the text of a chunk that carries only text (one choice, no finish reason, usage or tool
-   * calls), read without parsing it (text-delta-template.ts): what `accept` does with such a chunk.
+   * Takes a chunk's text: all `accept` does with a chunk that carries only text (one choice, no finish
+   * reason, usage or tool calls), which text-delta-template.ts reads without parsing.
    */
   acceptText(text: string): GenerationEvent | undefined {
     if (text === "") return undefined;
